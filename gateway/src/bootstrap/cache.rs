@@ -1,0 +1,106 @@
+//! The config cache: atomic writes (temp file in the same dir, fsync, rename, fsync dir), so a
+//! crash never leaves a half-written file, and names that would escape the dir are refused.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// A cache write that did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    /// The name is empty, absolute, has a path separator, or is `.`/`..`.
+    #[error("failed to cache '{0}': the name would escape the cache directory")]
+    UnsafeName(String),
+    /// The file system refused.
+    #[error("failed to write {path}: {source}")]
+    Io {
+        /// The file being written.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Checks that `name` is a plain file name inside the cache dir.
+///
+/// # Errors
+/// [`CacheError::UnsafeName`].
+pub fn check_name(name: &str) -> Result<(), CacheError> {
+    let plain = !name.is_empty()
+        && name != "."
+        && name != ".."
+        && !name.contains(['/', '\\', '\0'])
+        && !Path::new(name).is_absolute();
+    if plain {
+        Ok(())
+    } else {
+        Err(CacheError::UnsafeName(name.to_string()))
+    }
+}
+
+/// Writes `bytes` to `dir/name` atomically and returns the path.
+///
+/// # Errors
+/// An unsafe name or an I/O failure (the previous file, if any, is left as it was).
+pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, CacheError> {
+    check_name(name)?;
+    let target = dir.join(name);
+    let io = |source| CacheError::Io {
+        path: target.clone(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let temp = dir.join(format!(".{name}.{}.{}.tmp", std::process::id(), rand::random::<u32>()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, &target)?;
+        // Make the rename itself durable.
+        std::fs::File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result.map_err(io)?;
+    Ok(target)
+}
+
+#[cfg(test)]
+mod tests {
+    use rstest::rstest;
+
+    use super::*;
+
+    #[rstest]
+    #[case("")]
+    #[case(".")]
+    #[case("..")]
+    #[case("../escape")]
+    #[case("/etc/passwd")]
+    #[case("sub/file")]
+    #[case("back\\slash")]
+    fn names_that_would_escape_the_cache_are_refused(#[case] name: &str) {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            write_atomic(dir.path(), name, b"x"),
+            Err(CacheError::UnsafeName(_))
+        ));
+    }
+
+    #[test]
+    fn atomic_write_replaces_the_file_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        write_atomic(dir.path(), "values.yml", b"a: 1\n").unwrap();
+        write_atomic(dir.path(), "values.yml", b"a: 2\n").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("values.yml")).unwrap(),
+            "a: 2\n"
+        );
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec!["values.yml"]);
+    }
+}

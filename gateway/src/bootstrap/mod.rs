@@ -1,0 +1,133 @@
+//! Bootstrap: download runtime config from config-server into the cache, or fall back to the
+//! cache (protocols.md §2). Only a config mistake (an unreadable CA, say) stops the gateway
+//! here; an unreachable or refusing config-server is logged with the fallback used.
+
+pub mod cache;
+pub mod client;
+
+use std::path::Path;
+
+use tracing::{error, info, warn};
+
+use crate::config::{BootstrapConfig, ConfigDirs, Values};
+use crate::logging::milestone;
+use crate::tls::{self, ClientTlsSettings, TlsError};
+use client::ConfigServerClient;
+
+/// A bootstrap that cannot even be attempted.
+#[derive(Debug, thiserror::Error)]
+pub enum BootstrapError {
+    /// The TLS settings for config-server are unusable (unreadable CA, ...).
+    #[error("failed to prepare the config-server client: {0}")]
+    Tls(#[from] TlsError),
+    /// The HTTP client could not be built.
+    #[error("failed to build the config-server client: {0}")]
+    Client(#[from] reqwest::Error),
+}
+
+/// The outbound TLS settings from `client.yml`, with `fallback_ca` when it names no CA.
+pub fn tls_settings(
+    client: &crate::config::ClientTls,
+    fallback_ca: Option<&str>,
+    dirs: &ConfigDirs,
+) -> ClientTlsSettings {
+    use crate::config::files::non_blank;
+    let ca = non_blank(&client.ca_cert_path).or(fallback_ca);
+    let identity = match (non_blank(&client.client_cert_path), non_blank(&client.client_key_path)) {
+        (Some(cert), Some(key)) => Some((dirs.resolve(cert), dirs.resolve(key))),
+        _ => None,
+    };
+    ClientTlsSettings {
+        ca_cert_path: ca.map(|p| dirs.resolve(p)),
+        verify_hostname: client.verify_hostname,
+        client_identity: identity,
+        min_version: client.tls_version,
+    }
+}
+
+/// Downloads values, certs and files; returns the downloaded values when `configs` succeeded.
+///
+/// # Errors
+/// Only when the client cannot be built; a failing config-server is logged, not returned.
+pub async fn run(boot: &BootstrapConfig, dirs: &ConfigDirs) -> Result<Option<Values>, BootstrapError> {
+    let Some(uri) = boot.config_server_uri.as_deref() else {
+        warn!(
+            event = milestone::BOOTSTRAP_SKIPPED,
+            reason = "no configServerUri in startup.yml and LIGHT_CONFIG_SERVER_URI is not set",
+            fallback = fallback(&dirs.cache),
+            "config-server bootstrap skipped"
+        );
+        return Ok(None);
+    };
+    let settings = tls_settings(&boot.client.tls, boot.ca_cert_path(), dirs);
+    let client = ConfigServerClient::new(boot, uri, tls::client_config(&settings)?)?;
+    let values = match client.configs().await {
+        Ok(values) => values,
+        Err(e) => {
+            error!(
+                event = milestone::BOOTSTRAP_FAILED,
+                config_server = uri,
+                reason = %e,
+                fallback = fallback(&dirs.cache),
+                "config-server bootstrap failed"
+            );
+            return Ok(None);
+        }
+    };
+    let values_cached = cache_values(&dirs.cache, &values);
+    let mut cached = Vec::new();
+    for endpoint in ["certs", "files"] {
+        match client.blobs(endpoint).await {
+            Ok(blobs) => cached.extend(cache_blobs(&dirs.cache, endpoint, blobs)),
+            Err(e) => {
+                error!(config_server = uri, endpoint, reason = %e, "config-server {endpoint} download failed; values kept")
+            }
+        }
+    }
+    info!(
+        event = milestone::BOOTSTRAP_OK,
+        config_server = uri,
+        values = values.len(),
+        values_cached,
+        cached_files = ?cached,
+        "config-server bootstrap ok"
+    );
+    Ok(Some(values))
+}
+
+fn fallback(cache: &Path) -> String {
+    let values = cache.join("values.yml");
+    if values.is_file() {
+        values.display().to_string()
+    } else {
+        "none: running on bootstrap config only (no cached values)".to_string()
+    }
+}
+
+fn cache_values(dir: &Path, values: &Values) -> bool {
+    let text = match serde_saphyr::to_string(values) {
+        Ok(text) => text,
+        Err(e) => {
+            error!(reason = %e, "failed to serialise downloaded values for the cache");
+            return false;
+        }
+    };
+    match cache::write_atomic(dir, "values.yml", text.as_bytes()) {
+        Ok(_) => true,
+        Err(e) => {
+            error!(reason = %e, "failed to cache downloaded values; they are used from memory");
+            false
+        }
+    }
+}
+
+fn cache_blobs(dir: &Path, endpoint: &str, blobs: Vec<(String, Vec<u8>)>) -> Vec<String> {
+    let mut written = Vec::new();
+    for (name, bytes) in blobs {
+        match cache::write_atomic(dir, &name, &bytes) {
+            Ok(_) => written.push(name),
+            Err(e) => error!(endpoint, reason = %e, "config-server entry not cached"),
+        }
+    }
+    written
+}

@@ -1,0 +1,12 @@
+//! light-gateway: a Pingora MCP micro-gateway, a drop-in for the upstream binary.
+//!
+//! Data flows one way: bootstrap files ([`config`]) -> config-server download ([`bootstrap`])
+//! -> resolved runtime config -> services ([`server`], [`registry`]).
+
+pub mod app;
+pub mod bootstrap;
+pub mod config;
+pub mod logging;
+pub mod registry;
+pub mod server;
+pub mod tls;

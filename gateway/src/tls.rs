@@ -1,0 +1,182 @@
+//! Outbound TLS for config-server and the controller (protocols.md §2): the system roots plus
+//! the configured CA bundle, hostname checks that can be switched off on their own, optional
+//! client identity (mTLS) and minimum version. Also checks the HTTPS listener's files.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
+
+use crate::config::TlsVersion;
+
+/// A TLS setting that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// A configured file cannot be read.
+    #[error("failed to read {what} {path}: {reason}")]
+    File {
+        /// Which file (CA bundle, client certificate, ...).
+        what: &'static str,
+        /// Its path.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// rustls refused the settings.
+    #[error("failed to build TLS settings: {0}")]
+    Rustls(#[from] rustls::Error),
+}
+
+/// Outbound TLS settings, with paths already resolved.
+#[derive(Debug, Clone)]
+pub struct ClientTlsSettings {
+    /// CA bundle added to the system roots.
+    pub ca_cert_path: Option<PathBuf>,
+    /// Whether the server name must match the certificate.
+    pub verify_hostname: bool,
+    /// Client certificate and key for mTLS.
+    pub client_identity: Option<(PathBuf, PathBuf)>,
+    /// Minimum TLS version.
+    pub min_version: Option<TlsVersion>,
+}
+
+/// Installs the ring crypto provider that pingora's rustls also uses; safe to call twice.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Builds a rustls client config from `settings`.
+///
+/// # Errors
+/// A CA, certificate or key file that cannot be read or holds nothing usable.
+pub fn client_config(settings: &ClientTlsSettings) -> Result<rustls::ClientConfig, TlsError> {
+    install_crypto_provider();
+    let mut roots = RootCertStore::empty();
+    // System roots first; unreadable system certs are skipped, as every TLS client does.
+    for cert in rustls_native_certs::load_native_certs().certs {
+        let _ = roots.add(cert);
+    }
+    if let Some(path) = &settings.ca_cert_path {
+        for cert in read_certs("CA bundle", path)? {
+            roots.add(cert).map_err(|e| file_error("CA bundle", path, e))?;
+        }
+    }
+    let inner = WebPkiServerVerifier::builder(Arc::new(roots)).build().map_err(|e| {
+        file_error(
+            "CA bundle",
+            settings.ca_cert_path.as_deref().unwrap_or(Path::new("<system>")),
+            e,
+        )
+    })?;
+    let verifier: Arc<dyn ServerCertVerifier> = if settings.verify_hostname {
+        inner
+    } else {
+        Arc::new(AnyHostname(inner))
+    };
+    let versions: &[&rustls::SupportedProtocolVersion] = match settings.min_version {
+        Some(TlsVersion::Tls13) => &[&rustls::version::TLS13],
+        _ => rustls::DEFAULT_VERSIONS,
+    };
+    let builder = rustls::ClientConfig::builder_with_protocol_versions(versions)
+        .dangerous()
+        .with_custom_certificate_verifier(verifier);
+    let config = match &settings.client_identity {
+        Some((cert, key)) => {
+            builder.with_client_auth_cert(read_certs("client certificate", cert)?, read_key("client key", key)?)?
+        }
+        None => builder.with_no_client_auth(),
+    };
+    Ok(config)
+}
+
+/// Checks that the HTTPS listener's certificate chain and key can be read and parsed.
+///
+/// # Errors
+/// A file that cannot be read or holds no certificate / key.
+pub fn check_server_identity(cert: &Path, key: &Path) -> Result<(), TlsError> {
+    read_certs("TLS certificate", cert)?;
+    read_key("TLS key", key)?;
+    Ok(())
+}
+
+/// Reads every certificate of a PEM file; an empty bundle is an error.
+///
+/// # Errors
+/// An unreadable file or one without certificates.
+pub fn read_certs(what: &'static str, path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    std::fs::metadata(path).map_err(|e| file_error(what, path, e))?;
+    let certs = CertificateDer::pem_file_iter(path)
+        .map_err(|e| file_error(what, path, e))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| file_error(what, path, e))?;
+    if certs.is_empty() {
+        return Err(file_error(what, path, "no PEM certificate in the file"));
+    }
+    Ok(certs)
+}
+
+fn read_key(what: &'static str, path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
+    std::fs::metadata(path).map_err(|e| file_error(what, path, e))?;
+    PrivateKeyDer::from_pem_file(path).map_err(|e| file_error(what, path, e))
+}
+
+fn file_error(what: &'static str, path: &Path, reason: impl ToString) -> TlsError {
+    TlsError::File {
+        what,
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    }
+}
+
+/// Checks the chain and signatures like the inner verifier but accepts any server name
+/// (`client.verifyHostname: false`): only the name check is skipped.
+#[derive(Debug)]
+struct AnyHostname(Arc<WebPkiServerVerifier>);
+
+impl ServerCertVerifier for AnyHostname {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+        {
+            Err(rustls::Error::InvalidCertificate(CertificateError::NotValidForName))
+            | Err(rustls::Error::InvalidCertificate(CertificateError::NotValidForNameContext { .. })) => {
+                Ok(ServerCertVerified::assertion())
+            }
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+}
