@@ -71,7 +71,8 @@ pub async fn prepare(dirs: &ConfigDirs, env: &dyn Env, offline: bool) -> Result<
     let listeners = server::listeners(&runtime.server);
     if offline {
         // The config-server CA must be readable too, even though nothing is fetched.
-        tls::client_config(&bootstrap::tls_settings(&boot.client.tls, boot.ca_cert_path(), dirs))?;
+        let fallback_ca = non_blank(&boot.startup.bootstrap_ca_cert_path);
+        tls::client_config(&bootstrap::tls_settings(&boot.client.tls, fallback_ca, dirs))?;
         check_https_identity(&runtime, dirs)?;
     } else {
         info!(

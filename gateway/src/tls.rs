@@ -36,6 +36,8 @@ pub enum TlsError {
 pub struct ClientTlsSettings {
     /// CA bundle added to the system roots.
     pub ca_cert_path: Option<PathBuf>,
+    /// The config key that named the CA bundle, for error messages.
+    pub ca_cert_key: &'static str,
     /// Whether the server name must match the certificate.
     pub verify_hostname: bool,
     /// Client certificate and key for mTLS.
@@ -61,8 +63,8 @@ pub fn client_config(settings: &ClientTlsSettings) -> Result<rustls::ClientConfi
         let _ = roots.add(cert);
     }
     if let Some(path) = &settings.ca_cert_path {
-        for cert in read_certs("CA bundle", path)? {
-            roots.add(cert).map_err(|e| file_error("CA bundle", path, e))?;
+        for cert in read_certs(settings.ca_cert_key, path)? {
+            roots.add(cert).map_err(|e| file_error(settings.ca_cert_key, path, e))?;
         }
     }
     let inner = WebPkiServerVerifier::builder(Arc::new(roots)).build().map_err(|e| {
@@ -98,8 +100,8 @@ pub fn client_config(settings: &ClientTlsSettings) -> Result<rustls::ClientConfi
 /// # Errors
 /// A file that cannot be read or holds no certificate / key.
 pub fn check_server_identity(cert: &Path, key: &Path) -> Result<(), TlsError> {
-    read_certs("TLS certificate", cert)?;
-    read_key("TLS key", key)?;
+    read_certs("TLS certificate (server.yml tlsCertPath)", cert)?;
+    read_key("TLS key (server.yml tlsKeyPath)", key)?;
     Ok(())
 }
 

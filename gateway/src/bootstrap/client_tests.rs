@@ -37,6 +37,7 @@ fn boot(uri: &str, token: Option<&str>) -> BootstrapConfig {
 fn client(boot: &BootstrapConfig) -> ConfigServerClient {
     let tls = client_config(&ClientTlsSettings {
         ca_cert_path: None,
+        ca_cert_key: "CA bundle",
         verify_hostname: true,
         client_identity: None,
         min_version: None,

@@ -9,6 +9,7 @@ use std::path::Path;
 
 use tracing::{error, info, warn};
 
+use crate::config::files::non_blank;
 use crate::config::{BootstrapConfig, ConfigDirs, Values};
 use crate::logging::milestone;
 use crate::tls::{self, ClientTlsSettings, TlsError};
@@ -31,14 +32,17 @@ pub fn tls_settings(
     fallback_ca: Option<&str>,
     dirs: &ConfigDirs,
 ) -> ClientTlsSettings {
-    use crate::config::files::non_blank;
-    let ca = non_blank(&client.ca_cert_path).or(fallback_ca);
+    let (ca, ca_cert_key) = match non_blank(&client.ca_cert_path) {
+        Some(ca) => (Some(ca), "CA bundle (client.yml tls.caCertPath)"),
+        None => (fallback_ca, "CA bundle (startup.yml bootstrapCaCertPath)"),
+    };
     let identity = match (non_blank(&client.client_cert_path), non_blank(&client.client_key_path)) {
         (Some(cert), Some(key)) => Some((dirs.resolve(cert), dirs.resolve(key))),
         _ => None,
     };
     ClientTlsSettings {
         ca_cert_path: ca.map(|p| dirs.resolve(p)),
+        ca_cert_key,
         verify_hostname: client.verify_hostname,
         client_identity: identity,
         min_version: client.tls_version,
@@ -59,7 +63,7 @@ pub async fn run(boot: &BootstrapConfig, dirs: &ConfigDirs) -> Result<Option<Val
         );
         return Ok(None);
     };
-    let settings = tls_settings(&boot.client.tls, boot.ca_cert_path(), dirs);
+    let settings = tls_settings(&boot.client.tls, non_blank(&boot.startup.bootstrap_ca_cert_path), dirs);
     let client = ConfigServerClient::new(boot, uri, tls::client_config(&settings)?)?;
     let values = match client.configs().await {
         Ok(values) => values,

@@ -73,12 +73,6 @@ impl BootstrapConfig {
             value_sources: merged.sources,
         })
     }
-
-    /// The CA bundle for config-server: `client.yml` `tls.caCertPath`, else
-    /// `startup.yml` `bootstrapCaCertPath`.
-    pub fn ca_cert_path(&self) -> Option<&str> {
-        non_blank(&self.client.tls.ca_cert_path).or_else(|| non_blank(&self.startup.bootstrap_ca_cert_path))
-    }
 }
 
 /// What the services run with, after config-server answered (or did not).

@@ -203,8 +203,7 @@ pub fn values(config_server: &str, controller: Option<&str>, port: u16) -> Strin
         "startup.host: {HOST}\nserver.serviceId: {SID}\nserver.environment: {ENV}\n\
          light-config-server-uri: {config_server}\nstartup.bootstrapCaCertPath: \"\"\nclient.caCertPath: \"\"\n\
          startup.timeout: 2000\nstartup.connectTimeout: 500\n\
-         server.ip: 127.0.0.1\nserver.advertisedAddress: 127.0.0.1\nserver.httpPort: {port}\n\
-         server.shutdownGracefulPeriod: 3000\n{registry}"
+         server.ip: 127.0.0.1\nserver.advertisedAddress: 127.0.0.1\nserver.httpPort: {port}\n{registry}"
     )
 }
 

@@ -1,0 +1,110 @@
+//! Bad inputs: each exits non-zero, from `validate-config` and from a real start, with a
+//! message that names the file and the key (or the line, for YAML syntax).
+
+mod support;
+
+use assert_cmd::Command;
+use light_gateway::config::crypt;
+use rstest::rstest;
+use support::*;
+
+/// A working config for the test tuple with registry off; each case breaks one thing.
+fn base_values() -> String {
+    values(&format!("http://127.0.0.1:{}", free_port()), None, free_port())
+}
+
+/// The base values with `extra` lines replacing the lines of the same key.
+fn app_with(extra_values: &str, files: &[(&str, &str)]) -> AppDir {
+    let key = |line: &str| line.split(':').next().unwrap_or_default().to_string();
+    let overridden: Vec<String> = extra_values.lines().map(key).collect();
+    let mut text: String = base_values()
+        .lines()
+        .filter(|line| !overridden.contains(&key(line)))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    text.push_str(extra_values);
+    let app = AppDir::new(&text);
+    for (path, text) in files {
+        app.write(path, text);
+    }
+    app
+}
+
+fn encrypted() -> String {
+    crypt::encrypt("http://127.0.0.1:1", "right-password", b"0123456789abcdef")
+}
+
+#[rstest]
+#[case::unknown_placeholder_without_default(
+    "",
+    &[("config/portal-registry.yml", "portalUrl: ${portalRegistry.nowhere}\n")],
+    &["config/portal-registry.yml", "'portalUrl'", "portalRegistry.nowhere"]
+)]
+#[case::placeholder_cycle("server.ip: ${loop.a}\nloop.a: ${server.ip}\n", &[], &["server.yml", "'ip'", "cycle"])]
+#[case::invalid_yaml("a: [unclosed\n", &[], &["config/values.yml", "line"])]
+#[case::port_out_of_range("server.httpPort: 70000\n", &[], &["server.yml", "'httpPort'", "70000"])]
+#[case::ip_that_is_a_hostname("server.ip: localhost\n", &[], &["server.yml", "'ip'", "not an IP address"])]
+#[case::missing_ca_file("client.caCertPath: config/missing-ca.pem\n", &[], &["client.yml tls.caCertPath", "missing-ca.pem"])]
+#[case::dynamic_port("server.dynamicPort: true\n", &[], &["server.yml", "'dynamicPort'", "not supported"])]
+#[case::both_listeners_disabled("server.enableHttp: false\n", &[], &["server.yml", "'enableHttp'", "no listener"])]
+#[case::https_without_a_cert("server.enableHttps: true\n", &[], &["server.yml", "'tlsCertPath'"])]
+#[case::unknown_key_in_server_yml(
+    "",
+    &[("config/server.yml", "ip: 0.0.0.0\nadvertisedAddress: a\nhttpPort: 1\nenableHttp: true\nhttpsPort: 2\nenableHttps: false\nserviceId: s\nenableRegistry: false\nstartOnRegistryFailure: true\nenvironment: e\nshutdownGracefulPeriod: 1\nbindAll: true\n")],
+    &["config/server.yml", "bindAll"]
+)]
+fn bad_input_exits_non_zero_naming_file_and_key(#[case] extra: &str, #[case] files: &[(&str, &str)], #[case] expected: &[&str]) {
+    let app = app_with(extra, files);
+    check_both_ways(&app, &[], expected);
+}
+
+#[test]
+fn undecryptable_crypt_value_exits_non_zero_naming_file_and_key() {
+    let app = app_with(&format!("light-config-server-uri: {}\n", encrypted()), &[]);
+    check_both_ways(&app, &[(crypt::PASSWORD_ENV, "wrong-password")], &["startup.yml", "'configServerUri'", "decrypt"]);
+}
+
+#[test]
+fn crypt_value_with_the_right_password_is_accepted() {
+    let app = app_with(&format!("light-config-server-uri: {}\n", encrypted()), &[]);
+    Command::new(bin("light-gateway"))
+        .current_dir(app.dir.path())
+        .env(crypt::PASSWORD_ENV, "right-password")
+        .arg("validate-config")
+        .assert()
+        .success();
+}
+
+#[test]
+fn a_config_dir_holding_only_values_yml_is_valid() {
+    let app = AppDir::new(&base_values());
+    Command::new(bin("light-gateway"))
+        .current_dir(app.dir.path())
+        .arg("validate-config")
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("config ok"));
+}
+
+fn check_both_ways(app: &AppDir, env: &[(&str, &str)], expected: &[&str]) {
+    let validate = Command::new(bin("light-gateway"))
+        .current_dir(app.dir.path())
+        .envs(env.iter().copied())
+        .args(["validate-config", "--config-dir", app.path("config").to_str().unwrap()])
+        .assert()
+        .failure();
+    let text = String::from_utf8_lossy(&validate.get_output().stderr).to_string();
+    for needle in expected {
+        assert!(text.contains(needle), "validate-config: {needle:?} not in:\n{text}");
+    }
+    let run = Command::new(bin("light-gateway"))
+        .current_dir(app.dir.path())
+        .envs(env.iter().copied())
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .failure();
+    let text = String::from_utf8_lossy(&run.get_output().stderr).to_string();
+    for needle in expected {
+        assert!(text.contains(needle), "start: {needle:?} not in:\n{text}");
+    }
+}
