@@ -53,7 +53,11 @@ fn encrypted() -> String {
     &[("config/server.yml", "ip: 0.0.0.0\nadvertisedAddress: a\nhttpPort: 1\nenableHttp: true\nhttpsPort: 2\nenableHttps: false\nserviceId: s\nenableRegistry: false\nstartOnRegistryFailure: true\nenvironment: e\nshutdownGracefulPeriod: 1\nbindAll: true\n")],
     &["config/server.yml", "bindAll"]
 )]
-fn bad_input_exits_non_zero_naming_file_and_key(#[case] extra: &str, #[case] files: &[(&str, &str)], #[case] expected: &[&str]) {
+fn bad_input_exits_non_zero_naming_file_and_key(
+    #[case] extra: &str,
+    #[case] files: &[(&str, &str)],
+    #[case] expected: &[&str],
+) {
     let app = app_with(extra, files);
     check_both_ways(&app, &[], expected);
 }
@@ -61,7 +65,11 @@ fn bad_input_exits_non_zero_naming_file_and_key(#[case] extra: &str, #[case] fil
 #[test]
 fn undecryptable_crypt_value_exits_non_zero_naming_file_and_key() {
     let app = app_with(&format!("light-config-server-uri: {}\n", encrypted()), &[]);
-    check_both_ways(&app, &[(crypt::PASSWORD_ENV, "wrong-password")], &["startup.yml", "'configServerUri'", "decrypt"]);
+    check_both_ways(
+        &app,
+        &[(crypt::PASSWORD_ENV, "wrong-password")],
+        &["startup.yml", "'configServerUri'", "decrypt"],
+    );
 }
 
 #[test]

@@ -7,7 +7,9 @@ use support::*;
 #[test]
 fn bootstrap_ok_writes_the_cache_and_applies_downloaded_values() {
     let (local_port, served_port) = (free_port(), free_port());
-    let data = config_data(&format!("server.httpPort: {served_port}\nexample.setting: from-config-server\n"));
+    let data = config_data(&format!(
+        "server.httpPort: {served_port}\nexample.setting: from-config-server\n"
+    ));
     let cs = config_server(data.path());
     let app = AppDir::new(&values(&cs.main, None, local_port));
     let gw = Gateway::start(&app, Some(&token(HOST, SID, ENV)));
@@ -15,12 +17,26 @@ fn bootstrap_ok_writes_the_cache_and_applies_downloaded_values() {
     gw.logs.wait_for("config-server bootstrap ok", WAIT);
     let cached = std::fs::read_to_string(app.path("config-cache/values.yml")).unwrap();
     assert!(cached.contains("from-config-server"), "{cached}");
-    assert_eq!(std::fs::read_to_string(app.path("config-cache/hello.txt")).unwrap(), "hello from config-server\n");
+    assert_eq!(
+        std::fs::read_to_string(app.path("config-cache/hello.txt")).unwrap(),
+        "hello from config-server\n"
+    );
     // The downloaded values beat config/values.yml: the gateway listens where config-server said.
-    assert_eq!(http_get(&format!("http://127.0.0.1:{served_port}/health")), Some((200, "ok".into())));
+    assert_eq!(
+        http_get(&format!("http://127.0.0.1:{served_port}/health")),
+        Some((200, "ok".into()))
+    );
     let requests = cs.get("/__admin/requests");
-    let paths: Vec<&str> = requests.as_array().unwrap().iter().map(|r| r["path"].as_str().unwrap()).collect();
-    assert_eq!(paths, ["/config-server/configs", "/config-server/certs", "/config-server/files"]);
+    let paths: Vec<&str> = requests
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        ["/config-server/configs", "/config-server/certs", "/config-server/files"]
+    );
     gw.assert_no_token_in_output();
 }
 
@@ -40,7 +56,10 @@ fn restart_with_config_server_in_outage_starts_from_the_cache() {
     second.wait_ready();
     let failed = second.logs.wait_for("config-server bootstrap failed", WAIT);
     assert!(failed.contains("config-cache/values.yml"), "fallback named: {failed}");
-    assert_eq!(http_get(&format!("http://127.0.0.1:{served_port}/health")), Some((200, "ok".into())));
+    assert_eq!(
+        http_get(&format!("http://127.0.0.1:{served_port}/health")),
+        Some((200, "ok".into()))
+    );
     second.assert_no_token_in_output();
 }
 
@@ -53,7 +72,10 @@ fn config_server_down_without_cache_runs_on_bootstrap_config_and_says_so() {
     gw.wait_ready();
     let failed = gw.logs.wait_for("config-server bootstrap failed", WAIT);
     assert!(failed.contains("no cached values"), "{failed}");
-    assert_eq!(http_get(&format!("http://127.0.0.1:{port}/health")), Some((200, "ok".into())));
+    assert_eq!(
+        http_get(&format!("http://127.0.0.1:{port}/health")),
+        Some((200, "ok".into()))
+    );
     assert!(!app.path("config-cache/values.yml").exists());
 }
 

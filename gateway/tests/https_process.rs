@@ -24,7 +24,10 @@ fn https_listener_serves_health_and_registers_https() {
 
     light_gateway::tls::install_crypto_provider();
     let ca = reqwest::Certificate::from_pem(tls.ca_pem.as_bytes()).unwrap();
-    let client = reqwest::blocking::Client::builder().add_root_certificate(ca).build().unwrap();
+    let client = reqwest::blocking::Client::builder()
+        .add_root_certificate(ca)
+        .build()
+        .unwrap();
     let response = client.get(format!("https://localhost:{port}/health")).send().unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.text().unwrap(), "ok");
@@ -32,4 +35,60 @@ fn https_listener_serves_health_and_registers_https() {
     let record = &ctl.get("/__admin/registrations")[0];
     assert_eq!(record["protocol"], "https");
     assert_eq!(record["port"], port);
+}
+
+/// Config-server over HTTPS with a certificate for `localhost` only, reached as 127.0.0.1.
+fn https_config_server(verify_hostname: bool, trust_ca: bool) -> Gateway {
+    let pki = pki(&["localhost"]);
+    let certs = tempfile::tempdir().unwrap();
+    pki.write(certs.path());
+    let data = config_data("a: 1\n");
+    let cs = Mock::start(
+        "mock-config-server",
+        &[
+            "--data-dir",
+            data.path().to_str().unwrap(),
+            "--tls-cert",
+            certs.path().join("server.pem").to_str().unwrap(),
+            "--tls-key",
+            certs.path().join("server.key").to_str().unwrap(),
+        ],
+    );
+    let url = format!("https://127.0.0.1:{}", cs.port());
+    let mut values = values(&url, None, free_port());
+    if trust_ca {
+        values = values.replace("client.caCertPath: \"\"", "client.caCertPath: config/ca.pem");
+    }
+    values.push_str(&format!("client.verifyHostname: {verify_hostname}\n"));
+    let app = AppDir::new(&values);
+    app.write("config/ca.pem", &pki.ca_pem);
+    let gw = Gateway::start(&app, Some(&token(HOST, SID, ENV)));
+    gw.wait_ready();
+    // Keep the mock and dirs alive until the bootstrap line is out.
+    gw.logs.wait_for("config-server bootstrap", WAIT);
+    drop((cs, data, certs, app));
+    gw
+}
+
+#[test]
+fn config_server_ca_is_trusted_and_hostname_is_checked_by_default() {
+    let gw = https_config_server(true, true);
+    let line = gw.logs.wait_for("config-server bootstrap", WAIT);
+    assert!(
+        line.contains("bootstrap failed") && line.contains("not valid for name"),
+        "{line}"
+    );
+}
+
+#[test]
+fn verify_hostname_false_skips_only_the_name_check() {
+    let gw = https_config_server(false, true);
+    let line = gw.logs.wait_for("config-server bootstrap", WAIT);
+    assert!(line.contains("bootstrap ok"), "{line}");
+    let gw = https_config_server(false, false);
+    let line = gw.logs.wait_for("config-server bootstrap", WAIT);
+    assert!(
+        line.contains("bootstrap failed") && line.contains("UnknownIssuer"),
+        "chain still checked: {line}"
+    );
 }

@@ -7,7 +7,11 @@ use serde_json::{Value, json};
 use support::*;
 
 fn registrations(controller: &Mock) -> Vec<Value> {
-    controller.get("/__admin/registrations").as_array().cloned().unwrap_or_default()
+    controller
+        .get("/__admin/registrations")
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 #[test]
@@ -30,7 +34,10 @@ fn controller_record_has_the_expected_identity_and_endpoint() {
     assert_eq!(r["protocol"], "http");
     assert_eq!(r["version"], "1.0.0");
     assert_eq!(r["connected"], true);
-    assert!(line.contains(r["runtimeInstanceId"].as_str().unwrap()), "log names the runtimeInstanceId: {line}");
+    assert!(
+        line.contains(r["runtimeInstanceId"].as_str().unwrap()),
+        "log names the runtimeInstanceId: {line}"
+    );
     // The controller can reach the advertised address.
     let probe = ctl.post("/__admin/probe", json!({"runtimeInstanceId": r["runtimeInstanceId"]}));
     assert_eq!(probe["status"], 200, "{probe}");
@@ -47,7 +54,10 @@ fn controller_requests_are_answered_with_the_same_id_and_null_method() {
     let gw = Gateway::start(&app, Some(&token(HOST, SID, ENV)));
     gw.wait_ready();
     let id = registrations(&ctl)[0]["runtimeInstanceId"].clone();
-    let reply = ctl.post("/__admin/send", json!({"runtimeInstanceId": id, "method": "config/reload", "params": {}}));
+    let reply = ctl.post(
+        "/__admin/send",
+        json!({"runtimeInstanceId": id, "method": "config/reload", "params": {}}),
+    );
     assert!(reply.get("method").is_some_and(Value::is_null), "{reply}");
     assert_eq!(reply["result"]["supported"], false, "{reply}");
 }
@@ -61,9 +71,13 @@ fn controller_down_with_start_on_failure_true_becomes_ready_and_registers_later(
     let gw = Gateway::start(&app, Some(&token(HOST, SID, ENV)));
     gw.wait_ready();
     gw.logs.wait_for("controller registration failed", WAIT);
-    assert_eq!(http_get(&format!("http://127.0.0.1:{port}/health")), Some((200, "ok".into())));
+    assert_eq!(
+        http_get(&format!("http://127.0.0.1:{port}/health")),
+        Some((200, "ok".into()))
+    );
     let ctl = controller(Some(&format!("127.0.0.1:{ctl_port}")));
-    gw.logs.wait_for("controller registered", std::time::Duration::from_secs(20));
+    gw.logs
+        .wait_for("controller registered", std::time::Duration::from_secs(20));
     assert_eq!(registrations(&ctl).len(), 1);
 }
 
@@ -77,7 +91,10 @@ fn controller_down_with_start_on_failure_false_exits_non_zero_with_the_reason() 
     let status = gw.wait_exit(WAIT);
     assert!(!status.success());
     let logs = gw.logs.text();
-    assert!(logs.contains("startOnRegistryFailure is false") && logs.contains("failed to connect"), "{logs}");
+    assert!(
+        logs.contains("startOnRegistryFailure is false") && logs.contains("failed to connect"),
+        "{logs}"
+    );
     assert!(!logs.contains("event=\"ready\""), "never ready: {logs}");
 }
 
@@ -89,6 +106,10 @@ fn controller_refusing_the_token_is_reported() {
     let app = AppDir::new(&(values(&dead, Some(&ctl.main), port) + "server.startOnRegistryFailure: false\n"));
     let mut gw = Gateway::start(&app, Some(&token(HOST, SID, "prod")));
     assert!(!gw.wait_exit(WAIT).success());
-    assert!(gw.logs.text().contains("controller refused registration"), "{}", gw.logs.text());
+    assert!(
+        gw.logs.text().contains("controller refused registration"),
+        "{}",
+        gw.logs.text()
+    );
     gw.assert_no_token_in_output();
 }

@@ -20,24 +20,37 @@ fn sigterm_drains_in_flight_requests_deregisters_and_exits_zero() {
 
     // A request in flight: headers sent, body still coming.
     let mut slow = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    slow.write_all(b"POST /mcp HTTP/1.1\r\nhost: x\r\ncontent-length: 6\r\n\r\nabc").unwrap();
+    slow.write_all(b"POST /mcp HTTP/1.1\r\nhost: x\r\ncontent-length: 6\r\n\r\nabc")
+        .unwrap();
     std::thread::sleep(Duration::from_millis(200));
 
     let sent = Instant::now();
     gw.signal("TERM");
     gw.logs.wait_for("event=\"draining\"", WAIT);
     // New requests are refused while draining; /health still answers.
-    assert_eq!(http_get(&format!("http://127.0.0.1:{port}/other")).map(|r| r.0), Some(503));
-    assert_eq!(http_get(&format!("http://127.0.0.1:{port}/health")), Some((200, "ok".into())));
+    assert_eq!(
+        http_get(&format!("http://127.0.0.1:{port}/other")).map(|r| r.0),
+        Some(503)
+    );
+    assert_eq!(
+        http_get(&format!("http://127.0.0.1:{port}/health")),
+        Some((200, "ok".into()))
+    );
     std::thread::sleep(Duration::from_millis(300));
     slow.write_all(b"def").unwrap();
     let mut answer = String::new();
     slow.read_to_string(&mut answer).unwrap();
-    assert!(answer.starts_with("HTTP/1.1 404"), "the in-flight request completed: {answer}");
+    assert!(
+        answer.starts_with("HTTP/1.1 404"),
+        "the in-flight request completed: {answer}"
+    );
 
     let status = gw.wait_exit(Duration::from_secs(10));
     assert!(status.success(), "exit 0: {status:?}\n{}", gw.logs.text());
-    assert!(sent.elapsed() < Duration::from_millis(2000 + 1500), "within the default 2 s grace (+ process exit)");
+    assert!(
+        sent.elapsed() < Duration::from_millis(2000 + 1500),
+        "within the default 2 s grace (+ process exit)"
+    );
     gw.logs.wait_for("controller deregistered", WAIT);
     gw.logs.wait_for("event=\"stopped\"", WAIT);
     let record = &ctl.get("/__admin/registrations")[0];
@@ -53,12 +66,18 @@ fn grace_period_bounds_a_request_that_never_finishes() {
     let mut gw = Gateway::start(&app, None);
     gw.wait_ready();
     let mut stuck = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stuck.write_all(b"POST /mcp HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\nabc").unwrap();
+    stuck
+        .write_all(b"POST /mcp HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\nabc")
+        .unwrap();
     std::thread::sleep(Duration::from_millis(200));
     let sent = Instant::now();
     gw.signal("TERM");
     assert!(gw.wait_exit(Duration::from_secs(10)).success());
-    assert!(sent.elapsed() < Duration::from_millis(500 + 1500), "took {:?}", sent.elapsed());
+    assert!(
+        sent.elapsed() < Duration::from_millis(500 + 1500),
+        "took {:?}",
+        sent.elapsed()
+    );
     gw.logs.wait_for("grace period over with requests in flight", WAIT);
 }
 
@@ -70,7 +89,9 @@ fn second_signal_exits_at_once() {
     let mut gw = Gateway::start(&app, None);
     gw.wait_ready();
     let mut stuck = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stuck.write_all(b"POST /mcp HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\nabc").unwrap();
+    stuck
+        .write_all(b"POST /mcp HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\nabc")
+        .unwrap();
     std::thread::sleep(Duration::from_millis(200));
     gw.signal("TERM");
     gw.logs.wait_for("event=\"draining\"", WAIT);

@@ -22,7 +22,11 @@ pub fn pki(names: &[&str]) -> TestPki {
     let key = KeyPair::generate().unwrap();
     let params = CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
     let cert = params.signed_by(&key, &ca).unwrap();
-    TestPki { ca_pem: ca.pem(), cert_pem: cert.pem(), key_pem: key.serialize_pem() }
+    TestPki {
+        ca_pem: ca.pem(),
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+    }
 }
 
 impl TestPki {

@@ -27,7 +27,11 @@ pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().unwrap().parent().unwrap();
     let path = dir.join(name);
-    assert!(path.exists(), "{} is missing: run `cargo build --workspace --bins` first (make test does)", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace --bins` first (make test does)",
+        path.display()
+    );
     path
 }
 
@@ -41,7 +45,11 @@ pub fn token(host: &str, sid: &str, env: &str) -> String {
 
 /// A port that was free a moment ago.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Output lines captured from a child, shared with a reader thread.
@@ -70,7 +78,11 @@ impl Output {
             if let Some(line) = self.0.lock().unwrap().iter().find(|l| l.contains(needle)) {
                 return line.clone();
             }
-            assert!(start.elapsed() < within, "no line with {needle:?} within {within:?}; output:\n{}", self.text());
+            assert!(
+                start.elapsed() < within,
+                "no line with {needle:?} within {within:?}; output:\n{}",
+                self.text()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -99,7 +111,9 @@ impl Mock {
         let logs = Output::default();
         logs.capture(child.stderr.take().unwrap());
         let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
         let field = |key: &str| {
             first
                 .split_whitespace()
@@ -107,22 +121,42 @@ impl Mock {
                 .unwrap_or_else(|| panic!("{name} printed {first:?}; stderr:\n{}", logs.text()))
                 .to_string()
         };
-        Mock { main: field("main="), admin: field("admin="), logs, child }
+        Mock {
+            main: field("main="),
+            admin: field("admin="),
+            logs,
+            child,
+        }
     }
 
     /// The port of the main listener.
     pub fn port(&self) -> u16 {
-        self.main.rsplit(':').next().unwrap().trim_end_matches('/').parse().unwrap()
+        self.main
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .trim_end_matches('/')
+            .parse()
+            .unwrap()
     }
 
     /// GET an admin path as JSON.
     pub fn get(&self, path: &str) -> Value {
-        client().get(format!("{}{path}", self.admin)).send().unwrap().json().unwrap()
+        client()
+            .get(format!("{}{path}", self.admin))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
     }
 
     /// POST JSON to an admin path.
     pub fn post(&self, path: &str, body: Value) -> Value {
-        let response = client().post(format!("{}{path}", self.admin)).json(&body).send().unwrap();
+        let response = client()
+            .post(format!("{}{path}", self.admin))
+            .json(&body)
+            .send()
+            .unwrap();
         response.json().unwrap_or(Value::Null)
     }
 }
@@ -225,7 +259,9 @@ impl Gateway {
     /// Starts with extra environment variables.
     pub fn start_with(app: &AppDir, token: Option<&str>, env: &[(&str, &str)]) -> Gateway {
         let mut cmd = Command::new(bin("light-gateway"));
-        cmd.current_dir(app.dir.path()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.current_dir(app.dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         cmd.env_remove("LIGHT_PORTAL_AUTHORIZATION").env("RUST_LOG", "info");
         if let Some(token) = token {
             cmd.env("LIGHT_PORTAL_AUTHORIZATION", format!("Bearer {token}"));
@@ -237,7 +273,11 @@ impl Gateway {
         let (logs, stdout) = (Output::default(), Output::default());
         logs.capture(child.stderr.take().unwrap());
         stdout.capture(child.stdout.take().unwrap());
-        Gateway { child: Some(child), logs, stdout }
+        Gateway {
+            child: Some(child),
+            logs,
+            stdout,
+        }
     }
 
     /// Waits for the `ready` milestone.
@@ -262,7 +302,11 @@ impl Gateway {
                 std::thread::sleep(Duration::from_millis(50));
                 return status;
             }
-            assert!(start.elapsed() < within, "gateway still running after {within:?}; logs:\n{}", self.logs.text());
+            assert!(
+                start.elapsed() < within,
+                "gateway still running after {within:?}; logs:\n{}",
+                self.logs.text()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -274,7 +318,11 @@ impl Gateway {
 
     /// Asserts the secret marker never appeared in the output.
     pub fn assert_no_token_in_output(&self) {
-        assert!(!self.output().contains(SECRET_MARK), "token leaked into output:\n{}", self.output());
+        assert!(
+            !self.output().contains(SECRET_MARK),
+            "token leaked into output:\n{}",
+            self.output()
+        );
     }
 }
 
@@ -290,7 +338,10 @@ impl Drop for Gateway {
 /// A blocking HTTP client (installs the crypto provider reqwest needs).
 pub fn client() -> reqwest::blocking::Client {
     light_gateway::tls::install_crypto_provider();
-    reqwest::blocking::Client::builder().timeout(Duration::from_secs(5)).build().unwrap()
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap()
 }
 
 /// GET `url`, returning status and body (None when no connection).
