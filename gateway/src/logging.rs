@@ -30,10 +30,34 @@ pub mod milestone {
     pub const STOPPED: &str = "stopped";
 }
 
-/// Installs the global subscriber; `RUST_LOG` defaults to `info` (pingora's own lines at warn).
+/// Libraries whose trace output prints whole frames or headers, tokens included: capped at
+/// debug whatever `RUST_LOG` says, so a token never reaches the logs.
+const CAPPED_AT_DEBUG: &[&str] = &[
+    "tungstenite",
+    "tokio_tungstenite",
+    "hyper",
+    "hyper_util",
+    "reqwest",
+    "h2",
+    "rustls",
+];
+
+/// The filter: `RUST_LOG`, default `info` (pingora's own lines at warn), with the caps above.
+pub fn filter(rust_log: Option<&str>) -> EnvFilter {
+    let mut filter = rust_log
+        .and_then(|spec| EnvFilter::try_new(spec).ok())
+        .unwrap_or_else(|| EnvFilter::new("info,pingora_core=warn,pingora_proxy=warn,pingora=warn"));
+    for target in CAPPED_AT_DEBUG {
+        if let Ok(directive) = format!("{target}=debug").parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
+    filter
+}
+
+/// Installs the global subscriber on stderr.
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,pingora_core=warn,pingora_proxy=warn,pingora=warn"));
+    let filter = filter(std::env::var("RUST_LOG").ok().as_deref());
     let json = std::env::var("LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

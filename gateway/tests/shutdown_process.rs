@@ -101,3 +101,34 @@ fn second_signal_exits_at_once() {
     assert!(sent.elapsed() < Duration::from_secs(2), "took {:?}", sent.elapsed());
     assert_eq!(status.code(), Some(130));
 }
+
+#[test]
+fn json_logs_carry_the_milestone_events_and_trace_level_leaks_no_token() {
+    let port = free_port();
+    let data = config_data("a: 1\n");
+    let cs = config_server(data.path());
+    let ctl = controller(None);
+    let app = AppDir::new(&values(&cs.main, Some(&ctl.main), port));
+    let tok = token(HOST, SID, ENV);
+    let mut gw = Gateway::start_with(&app, Some(&tok), &[("LOG_FORMAT", "json"), ("RUST_LOG", "trace")]);
+    let ready = gw.logs.wait_for("\"event\":\"ready\"", WAIT);
+    let line: serde_json::Value = serde_json::from_str(&ready).expect("a JSON line");
+    assert_eq!(line["message"], "ready");
+    gw.signal("TERM");
+    assert!(gw.wait_exit(WAIT).success());
+    for event in [
+        "bootstrap_ok",
+        "config_loaded",
+        "listeners_bound",
+        "registered",
+        "draining",
+        "deregistered",
+        "stopped",
+    ] {
+        assert!(
+            gw.logs.text().contains(&format!("\"event\":\"{event}\"")),
+            "{event} missing"
+        );
+    }
+    gw.assert_no_token_in_output();
+}
