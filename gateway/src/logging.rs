@@ -57,7 +57,9 @@ pub fn filter(rust_log: Option<&str>) -> EnvFilter {
 
 /// Installs the global subscriber on stderr.
 pub fn init() {
-    let filter = filter(std::env::var("RUST_LOG").ok().as_deref());
+    let rust_log = std::env::var("RUST_LOG").ok();
+    let invalid = rust_log.as_deref().and_then(|spec| EnvFilter::try_new(spec).err());
+    let filter = filter(rust_log.as_deref());
     let json = std::env::var("LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -66,5 +68,8 @@ pub fn init() {
         builder.json().flatten_event(true).with_current_span(false).init();
     } else {
         builder.with_ansi(false).init();
+    }
+    if let Some(error) = invalid {
+        tracing::warn!(rust_log = rust_log.as_deref().unwrap_or_default(), reason = %error, "RUST_LOG is invalid; logging at info");
     }
 }

@@ -69,7 +69,7 @@ pub fn client_config(settings: &ClientTlsSettings) -> Result<rustls::ClientConfi
     }
     let inner = WebPkiServerVerifier::builder(Arc::new(roots)).build().map_err(|e| {
         file_error(
-            "CA bundle",
+            settings.ca_cert_key,
             settings.ca_cert_path.as_deref().unwrap_or(Path::new("<system>")),
             e,
         )
@@ -88,7 +88,8 @@ pub fn client_config(settings: &ClientTlsSettings) -> Result<rustls::ClientConfi
         .with_custom_certificate_verifier(verifier);
     let config = match &settings.client_identity {
         Some((cert, key)) => {
-            builder.with_client_auth_cert(read_certs("client certificate", cert)?, read_key("client key", key)?)?
+            let chain = read_certs("client certificate (client.yml tls.clientCertPath)", cert)?;
+            builder.with_client_auth_cert(chain, read_key("client key (client.yml tls.clientKeyPath)", key)?)?
         }
         None => builder.with_no_client_auth(),
     };
@@ -180,5 +181,67 @@ impl ServerCertVerifier for AnyHostname {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.supported_verify_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(ca: Option<PathBuf>, identity: Option<(PathBuf, PathBuf)>) -> ClientTlsSettings {
+        ClientTlsSettings {
+            ca_cert_path: ca,
+            ca_cert_key: "CA bundle (client.yml tls.caCertPath)",
+            verify_hostname: true,
+            client_identity: identity,
+            min_version: Some(TlsVersion::Tls13),
+        }
+    }
+
+    fn identity(dir: &Path) -> (PathBuf, PathBuf) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["client".to_string()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let (c, k) = (dir.join("client.pem"), dir.join("client.key"));
+        std::fs::write(&c, cert.pem()).unwrap();
+        std::fs::write(&k, key.serialize_pem()).unwrap();
+        (c, k)
+    }
+
+    #[test]
+    fn client_identity_and_ca_are_loaded_for_mtls() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = identity(dir.path());
+        let config = client_config(&settings(Some(cert.clone()), Some((cert, key)))).unwrap();
+        assert!(config.client_auth_cert_resolver.has_certs());
+    }
+
+    #[test]
+    fn unreadable_files_are_named_with_the_key_that_set_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope.pem");
+        let err = client_config(&settings(Some(missing.clone()), None))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("client.yml tls.caCertPath") && err.contains("nope.pem"),
+            "{err}"
+        );
+        let (cert, _) = identity(dir.path());
+        let err = client_config(&settings(None, Some((cert, missing))))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("tls.clientKeyPath"), "{err}");
+    }
+
+    #[test]
+    fn a_file_without_certificates_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "not a certificate\n").unwrap();
+        let err = client_config(&settings(Some(empty), None)).unwrap_err().to_string();
+        assert!(err.contains("no PEM certificate"), "{err}");
     }
 }

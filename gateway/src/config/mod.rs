@@ -130,3 +130,7 @@ impl RuntimeConfig {
         })
     }
 }
+
+#[cfg(test)]
+#[path = "bootstrap_tests.rs"]
+mod tests;
