@@ -8,6 +8,16 @@ use std::time::{Duration, Instant};
 
 use support::*;
 
+/// A request whose headers and first 3 body bytes are sent, the rest of its `content_length`
+/// still to come: in flight until the test sends more.
+fn request_in_flight(port: u16, content_length: usize) -> TcpStream {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let head = format!("POST /mcp HTTP/1.1\r\nhost: x\r\ncontent-length: {content_length}\r\n\r\nabc");
+    stream.write_all(head.as_bytes()).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    stream
+}
+
 #[test]
 fn sigterm_drains_in_flight_requests_deregisters_and_exits_zero() {
     let port = free_port();
