@@ -29,10 +29,7 @@ fn sigterm_drains_in_flight_requests_deregisters_and_exits_zero() {
     gw.logs.wait_for("controller registered", WAIT);
 
     // A request in flight: headers sent, body still coming.
-    let mut slow = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    slow.write_all(b"POST /mcp HTTP/1.1\r\nhost: x\r\ncontent-length: 6\r\n\r\nabc")
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(200));
+    let mut slow = request_in_flight(port, 6);
 
     let sent = Instant::now();
     gw.signal("TERM");
@@ -75,11 +72,7 @@ fn grace_period_bounds_a_request_that_never_finishes() {
     let app = AppDir::new(&(values(&dead, None, port) + "server.shutdownGracefulPeriod: 500\n"));
     let mut gw = Gateway::start(&app, None);
     gw.wait_ready();
-    let mut stuck = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stuck
-        .write_all(b"POST /mcp HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\nabc")
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(200));
+    let _stuck = request_in_flight(port, 100);
     let sent = Instant::now();
     gw.signal("TERM");
     assert!(gw.wait_exit(Duration::from_secs(10)).success());
@@ -98,11 +91,7 @@ fn second_signal_exits_at_once() {
     let app = AppDir::new(&(values(&dead, None, port) + "server.shutdownGracefulPeriod: 60000\n"));
     let mut gw = Gateway::start(&app, None);
     gw.wait_ready();
-    let mut stuck = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stuck
-        .write_all(b"POST /mcp HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\nabc")
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(200));
+    let _stuck = request_in_flight(port, 100);
     gw.signal("TERM");
     gw.logs.wait_for("event=\"draining\"", WAIT);
     let sent = Instant::now();
