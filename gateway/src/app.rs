@@ -12,6 +12,8 @@ use crate::bootstrap::{self, BootstrapError};
 use crate::config::files::non_blank;
 use crate::config::{BootstrapConfig, ConfigDirs, ConfigError, Env, RuntimeConfig};
 use crate::logging::milestone;
+use crate::mcp;
+use crate::mcp::setup::McpService;
 use crate::registry::{self, RegistryHandle, protocol};
 use crate::server::shutdown::Signals;
 use crate::server::{self, Admission, Listener, Phase, ServerError};
@@ -39,6 +41,9 @@ pub enum StartupError {
     /// A listener cannot be set up.
     #[error(transparent)]
     Server(#[from] ServerError),
+    /// The MCP router cannot be built.
+    #[error(transparent)]
+    Mcp(#[from] mcp::RouterError),
     /// Registration failed and `startOnRegistryFailure` is false.
     #[error("failed to register with the controller and startOnRegistryFailure is false: {0}")]
     Registration(String),
@@ -52,6 +57,8 @@ pub struct Prepared {
     pub registry: Option<registry::Settings>,
     /// The listeners.
     pub listeners: Vec<Listener>,
+    /// The MCP router, when `handler.yml` runs `mcp` on its path.
+    pub mcp: Option<Arc<McpService>>,
 }
 
 /// Loads config, bootstraps from config-server (unless `offline`) and checks what can be
@@ -67,11 +74,15 @@ pub async fn prepare(dirs: &ConfigDirs, env: &dyn Env, offline: bool) -> Result<
         bootstrap::run(&boot, dirs).await?
     };
     let runtime = RuntimeConfig::load(dirs, env, downloaded.as_ref())?;
-    let registry = registry_settings(&runtime, &boot, dirs)?;
+    // One outbound TLS setting (runtime client.yml, bootstrap CA as fallback) for the
+    // controller and the backends.
+    let fallback_ca = non_blank(&boot.startup.bootstrap_ca_cert_path);
+    let outbound_tls = tls::client_config(&bootstrap::tls_settings(&runtime.client.tls, fallback_ca, dirs))?;
+    let registry = registry_settings(&runtime, &boot, outbound_tls.clone());
     let listeners = server::listeners(&runtime.server);
+    let mcp = mcp::setup::build(&runtime, env, outbound_tls)?.map(Arc::new);
     if offline {
         // The config-server CA must be readable too, even though nothing is fetched.
-        let fallback_ca = non_blank(&boot.startup.bootstrap_ca_cert_path);
         tls::client_config(&bootstrap::tls_settings(&boot.client.tls, fallback_ca, dirs))?;
         check_https_identity(&runtime, dirs)?;
     } else {
@@ -83,11 +94,7 @@ pub async fn prepare(dirs: &ConfigDirs, env: &dyn Env, offline: bool) -> Result<
         );
         server::check_bindable(&listeners)?;
     }
-    Ok(Prepared {
-        runtime,
-        registry,
-        listeners,
-    })
+    Ok(Prepared { runtime, registry, listeners, mcp })
 }
 
 /// Checks the HTTPS certificate and key offline; files that will be downloaded into the
@@ -105,21 +112,13 @@ fn check_https_identity(rt: &RuntimeConfig, dirs: &ConfigDirs) -> Result<(), Sta
     tls::check_server_identity(&cert, &key).map_err(|e| ServerError::Tls(e.to_string()).into())
 }
 
-fn registry_settings(
-    rt: &RuntimeConfig,
-    boot: &BootstrapConfig,
-    dirs: &ConfigDirs,
-) -> Result<Option<registry::Settings>, TlsError> {
-    let Some(portal_url) = rt.portal_url.as_ref().filter(|_| rt.server.enable_registry) else {
-        return Ok(None);
-    };
-    let fallback_ca = non_blank(&boot.startup.bootstrap_ca_cert_path);
-    let tls = tls::client_config(&bootstrap::tls_settings(&rt.client.tls, fallback_ca, dirs))?;
+fn registry_settings(rt: &RuntimeConfig, boot: &BootstrapConfig, tls: rustls::ClientConfig) -> Option<registry::Settings> {
+    let portal_url = rt.portal_url.as_ref().filter(|_| rt.server.enable_registry)?;
     let (scheme, port) = rt.server.registered_endpoint();
     let token = non_blank(&rt.registry.portal_token)
         .or(boot.authorization.as_deref())
         .unwrap_or("");
-    Ok(Some(registry::Settings {
+    Some(registry::Settings {
         ws_url: registry::ws_url(portal_url),
         tls: Arc::new(tls),
         register: protocol::RegisterParams {
@@ -132,7 +131,7 @@ fn registry_settings(
             jwt: protocol::bare_token(token),
         },
         timing: registry::Timing::default(),
-    }))
+    })
 }
 
 /// Runs from "Pingora started" to "tell Pingora to stop"; returns the exit code.
@@ -193,6 +192,11 @@ async fn start(prepared: &Prepared, admission: &Arc<Admission>) -> Result<Option
             Some(handle)
         }
     };
+    if let Some(mcp) = prepared.mcp.clone().filter(|m| m.aggregates()) {
+        let mut lists = Vec::new();
+        mcp.refresh(&mut lists).await;
+        tokio::spawn(mcp.refresh_forever(lists));
+    }
     admission.set(Phase::Ready);
     info!(event = milestone::READY, "ready");
     Ok(registry)

@@ -10,3 +10,5 @@ pub mod logging;
 pub mod registry;
 pub mod server;
 pub mod tls;
+pub mod handler;
+pub mod mcp;

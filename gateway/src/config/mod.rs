@@ -92,6 +92,8 @@ pub struct RuntimeConfig {
     pub values: Values,
     /// The values sources, lowest first (`config-server` last when a download succeeded).
     pub value_sources: Vec<String>,
+    /// The sources behind this config, for loading further files.
+    layers: Layers,
 }
 
 impl RuntimeConfig {
@@ -127,7 +129,17 @@ impl RuntimeConfig {
             client,
             values: merged.values,
             value_sources: merged.sources,
+            layers,
         })
+    }
+
+    /// Loads another runtime file (`mcp-router.yml`, `handler.yml`, ...) from the same sources
+    /// and values: typed, placeholders resolved; returns it with the label of its source.
+    ///
+    /// # Errors
+    /// Any config error, naming the file and key.
+    pub fn file<T: serde::de::DeserializeOwned>(&self, env: &dyn Env, name: &str) -> Result<(T, String), ConfigError> {
+        load(&self.layers, &self.values, env, name)
     }
 }
 

@@ -271,10 +271,8 @@ fn closing_brace(bytes: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
     while i < bytes.len() {
         match bytes[i] {
-            b'$' if bytes.get(i + 1) == Some(&b'{') => {
-                depth += 1;
-                i += 1;
-            }
+            // Any brace nests, so a default may be `{}` or hold a placeholder.
+            b'{' => depth += 1,
             b'}' if depth == 0 => return Some(i),
             b'}' => depth -= 1,
             _ => {}

@@ -21,6 +21,8 @@ const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../config-defaults/portal-registry.yml"),
     ),
     ("client.yml", include_str!("../../config-defaults/client.yml")),
+    ("handler.yml", include_str!("../../config-defaults/handler.yml")),
+    ("mcp-router.yml", include_str!("../../config-defaults/mcp-router.yml")),
 ];
 
 /// The flat values map (`server.httpPort` -> 8080).

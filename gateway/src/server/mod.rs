@@ -18,6 +18,7 @@ pub use service::Gateway;
 
 use crate::config::ServerConfig;
 use crate::config::files::non_blank;
+use crate::mcp::Router;
 
 /// A listener that cannot be set up.
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +113,7 @@ pub fn build(
     server: &ServerConfig,
     resolve: impl Fn(&str) -> std::path::PathBuf,
     admission: Arc<Admission>,
+    mcp: Option<Arc<Router>>,
 ) -> Result<Server, ServerError> {
     let conf = ServerConf {
         threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
@@ -121,7 +123,7 @@ pub fn build(
         ..ServerConf::default()
     };
     let mut pingora = Server::new_with_opt_and_conf(None, conf);
-    let mut service = pingora::proxy::http_proxy_service(&pingora.configuration, Gateway::new(admission));
+    let mut service = pingora::proxy::http_proxy_service(&pingora.configuration, Gateway::new(admission, mcp));
     for l in listeners(server) {
         if l.scheme == "http" {
             service.add_tcp(&l.addr.to_string());

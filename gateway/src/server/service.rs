@@ -1,6 +1,7 @@
-//! The gateway's one Pingora service: admission and `/health` in `request_filter`; MCP
-//! routing plugs in behind admission.
+//! The gateway's one Pingora service: admission and `/health` in `request_filter`, then the MCP
+//! router on its path. Hook bodies stay short; the work is in `mcp` (no Pingora types there).
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -9,6 +10,7 @@ use pingora::http::ResponseHeader;
 use pingora::prelude::*;
 
 use super::admission::{Admission, Decision, InFlight};
+use crate::mcp::{Body, HttpRequest, McpError, Reply, Router};
 
 /// Per-request state.
 #[derive(Debug, Default)]
@@ -20,23 +22,18 @@ pub struct RequestCtx {
 /// The Pingora service.
 pub struct Gateway {
     admission: Arc<Admission>,
+    mcp: Option<Arc<Router>>,
 }
 
 impl Gateway {
-    /// A service over shared admission state.
-    pub fn new(admission: Arc<Admission>) -> Self {
-        Self { admission }
+    /// A service over shared admission state and the MCP router, if on.
+    pub fn new(admission: Arc<Admission>, mcp: Option<Arc<Router>>) -> Self {
+        Self { admission, mcp }
     }
 }
 
 /// Writes a small complete response; `close` ends the connection after it.
-async fn respond(
-    session: &mut Session,
-    status: u16,
-    content_type: &str,
-    body: &'static [u8],
-    close: bool,
-) -> Result<bool> {
+async fn respond(session: &mut Session, status: u16, content_type: &str, body: &'static [u8], close: bool) -> Result<bool> {
     let mut header = ResponseHeader::build(status, Some(4))?;
     header.insert_header("content-type", content_type)?;
     header.insert_header("content-length", body.len().to_string())?;
@@ -46,10 +43,69 @@ async fn respond(
         session.set_keepalive(None);
     }
     session.write_response_header(Box::new(header), false).await?;
-    session
-        .write_response_body(Some(Bytes::from_static(body)), true)
-        .await?;
+    session.write_response_body(Some(Bytes::from_static(body)), true).await?;
     Ok(true)
+}
+
+/// Reads the whole body; `None` once it passes `limit` (the rest is not read).
+async fn read_body(session: &mut Session, limit: usize) -> Result<Option<Vec<u8>>> {
+    let declared = session.req_header().headers.get("content-length").and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Ok(None);
+    }
+    let mut body = Vec::with_capacity(declared.unwrap_or(0));
+    while let Some(chunk) = session.read_request_body().await? {
+        if body.len() + chunk.len() > limit {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body))
+}
+
+/// Writes a router reply; SSE events are written as they arrive, never buffered whole.
+async fn write_reply(session: &mut Session, reply: Reply) -> Result<bool> {
+    let mut header = ResponseHeader::build(reply.status, Some(reply.headers.len() + 1))?;
+    for (name, value) in reply.headers {
+        header.insert_header(name, value)?;
+    }
+    match reply.body {
+        Body::Empty => {
+            header.insert_header("content-length", "0")?;
+            session.write_response_header(Box::new(header), true).await?;
+        }
+        Body::Full(bytes) => {
+            header.insert_header("content-length", bytes.len().to_string())?;
+            session.write_response_header(Box::new(header), false).await?;
+            session.write_response_body(Some(bytes), true).await?;
+        }
+        Body::Events(mut events) => {
+            session.write_response_header(Box::new(header), false).await?;
+            while let Some(event) = events.recv().await {
+                session.write_response_body(Some(event), false).await?;
+            }
+            session.write_response_body(None, true).await?;
+        }
+    }
+    Ok(true)
+}
+
+impl Gateway {
+    async fn serve_mcp(&self, session: &mut Session, router: &Arc<Router>) -> Result<bool> {
+        let limit = router.config().max_request_body_bytes;
+        let Some(body) = read_body(session, limit).await? else {
+            let error = McpError::InvalidRequest(format!("the body exceeds maxRequestBodyBytes ({limit})"));
+            let frame = crate::mcp::wire::error_frame(None, &error.to_error_data());
+            let reply = Reply { status: 413, headers: vec![(http::header::CONTENT_TYPE, "application/json".into())], body: Body::Full(frame) };
+            session.set_keepalive(None);
+            return write_reply(session, reply).await;
+        };
+        let client = session.client_addr().and_then(|a| a.as_inet()).map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
+        let head = session.req_header();
+        let request = HttpRequest { method: &head.method, headers: &head.headers, body: &body, client };
+        let reply = router.handle(request).await;
+        write_reply(session, reply).await
+    }
 }
 
 #[async_trait]
@@ -66,20 +122,15 @@ impl ProxyHttp for Gateway {
         match decision {
             Decision::Health => respond(session, 200, "text/plain", b"ok", false).await,
             Decision::Unavailable => respond(session, 503, "text/plain", b"gateway not ready\n", true).await,
-            Decision::Admit => {
-                // Read (and drop) the body first: the request stays in flight until the client
-                // has sent it, and the connection stays usable for keep-alive.
-                while session.read_request_body().await?.is_some() {}
-                // No route is configured for this path (the MCP router serves its own path).
-                respond(
-                    session,
-                    404,
-                    "application/json",
-                    br#"{"error":"no route for this path"}"#,
-                    false,
-                )
-                .await
-            }
+            Decision::Admit => match &self.mcp {
+                Some(router) if session.req_header().uri.path() == router.config().path => self.serve_mcp(session, router).await,
+                _ => {
+                    // Read (and drop) the body first: the request stays in flight until the
+                    // client has sent it, and the connection stays usable for keep-alive.
+                    while session.read_request_body().await?.is_some() {}
+                    respond(session, 404, "application/json", br#"{"error":"no route for this path"}"#, false).await
+                }
+            },
         }
     }
 

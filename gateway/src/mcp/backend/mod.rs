@@ -1,0 +1,153 @@
+//! Backends: the gateway as an MCP client (legacy sessions or stateless) and as a JSON HTTP
+//! client. One pooled keep-alive client per SSRF policy serves every tool.
+
+mod guard;
+pub mod http_tool;
+pub mod mcp_client;
+mod response;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue};
+use serde_json::value::RawValue;
+use tokio::sync::{OnceCell, mpsc};
+
+use super::tools::{Target, Tool};
+
+/// Why a call produced no result.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The backend could not be reached, timed out or answered unusably (-32000).
+    #[error("{0}")]
+    Backend(String),
+    /// The backend answered with a JSON-RPC error: passed through as it is.
+    #[error("backend JSON-RPC error")]
+    JsonRpc(Box<RawValue>),
+}
+
+/// A legacy backend session kept by the gateway.
+#[derive(Debug, Clone)]
+pub struct BackendSession {
+    /// `Mcp-Session-Id` the backend assigned (a backend may assign none).
+    pub id: Option<String>,
+    /// The negotiated version, sent as `MCP-Protocol-Version`.
+    pub version: String,
+}
+
+/// Legacy backend sessions by endpoint URL, initialised lazily and at most once at a time.
+#[derive(Debug, Default)]
+pub struct LegacySessions(Mutex<HashMap<String, Arc<OnceCell<BackendSession>>>>);
+
+impl LegacySessions {
+    /// The slot for `url` (the lock is held only to find or insert it).
+    pub fn slot(&self, url: &str) -> Arc<OnceCell<BackendSession>> {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(url.to_string()).or_default().clone()
+    }
+
+    /// Drops `stale` for `url` so the next call initialises again.
+    pub fn reset(&self, url: &str, stale: &Arc<OnceCell<BackendSession>>) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if map.get(url).is_some_and(|slot| Arc::ptr_eq(slot, stale)) {
+            map.remove(url);
+        }
+    }
+
+    /// Every initialised session, removed from the table.
+    pub fn drain(&self) -> Vec<(String, BackendSession)> {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.drain().filter_map(|(url, slot)| slot.get().cloned().map(|s| (url, s))).collect()
+    }
+}
+
+/// Per-call inputs besides the tool.
+pub struct Call<'a> {
+    /// Raw arguments (an object).
+    pub arguments: &'a RawValue,
+    /// Client headers to forward.
+    pub forward: &'a [(HeaderName, HeaderValue)],
+    /// Where legacy backend sessions live: the frontend session's, or the gateway's bridge.
+    pub sessions: &'a LegacySessions,
+    /// Progress and other notifications from the backend, when the client reads SSE.
+    pub notifications: Option<&'a mpsc::Sender<Bytes>>,
+}
+
+/// The shared clients.
+pub struct Backends {
+    guarded: reqwest::Client,
+    open: reqwest::Client,
+    max_response: usize,
+    /// Backend sessions for stateless clients reaching legacy backends (the bridge).
+    pub bridge: LegacySessions,
+}
+
+impl Backends {
+    /// Clients with `tls` trust, answers capped at `max_response` bytes.
+    ///
+    /// # Errors
+    /// The HTTP clients cannot be built.
+    pub fn new(tls: rustls::ClientConfig, max_response: usize) -> Result<Self, reqwest::Error> {
+        let build = |guarded: bool| {
+            let mut builder = reqwest::Client::builder()
+                .use_preconfigured_tls(tls.clone())
+                .pool_idle_timeout(Duration::from_secs(90))
+                .pool_max_idle_per_host(256)
+                .tcp_nodelay(true)
+                .connect_timeout(Duration::from_secs(5));
+            if guarded {
+                builder = builder.dns_resolver(Arc::new(guard::PublicOnly));
+            }
+            builder.build()
+        };
+        Ok(Self { guarded: build(true)?, open: build(false)?, max_response, bridge: LegacySessions::default() })
+    }
+
+    fn client(&self, tool: &Tool) -> &reqwest::Client {
+        if tool.allow_private { &self.open } else { &self.guarded }
+    }
+
+    /// Calls `tool`; the result is the backend's raw `result` (MCP) or one the gateway built (HTTP).
+    ///
+    /// # Errors
+    /// [`CallError`].
+    pub async fn call(&self, tool: &Tool, call: Call<'_>) -> Result<String, CallError> {
+        let client = self.client(tool);
+        let work = async {
+            match &tool.target {
+                Target::Mcp { url, protocol } => mcp_client::call(client, self.max_response, url, *protocol, tool, &call).await,
+                Target::Http { url, method } => http_tool::call(client, self.max_response, url, *method, &call).await,
+            }
+        };
+        match tokio::time::timeout(tool.timeout, work).await {
+            Ok(result) => result,
+            Err(_) => Err(CallError::Backend(format!("no answer within {} ms", tool.timeout.as_millis()))),
+        }
+    }
+
+    /// Ends legacy backend sessions (DELETE, best effort) in the background.
+    pub fn close_sessions(&self, sessions: Vec<(String, BackendSession)>) {
+        for (url, session) in sessions {
+            let client = self.open.clone();
+            tokio::spawn(async move { mcp_client::delete_session(&client, &url, &session).await });
+        }
+    }
+
+    /// The client for listing an aggregated backend's tools.
+    pub fn client_for(&self, allow_private: bool) -> &reqwest::Client {
+        if allow_private { &self.open } else { &self.guarded }
+    }
+
+    /// The answer size cap.
+    pub fn max_response(&self) -> usize {
+        self.max_response
+    }
+}
+
+/// The request failed before any answer; names the URL without query.
+pub(crate) fn transport_error(url: &url::Url, error: &reqwest::Error) -> CallError {
+    let cause = std::error::Error::source(error).map(|c| crate::bootstrap::client::error_chain(c)).unwrap_or_else(|| error.to_string());
+    CallError::Backend(format!("backend {url} unreachable: {cause}"))
+}

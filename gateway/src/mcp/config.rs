@@ -1,0 +1,443 @@
+//! `mcp-router.yml` (protocols.md §5): typed, strict, checked at startup. Keys upstream has that
+//! this gateway does not use are accepted and named as unused; keys nobody knows are errors.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::config::ConfigError;
+
+/// The router's settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct McpRouterConfig {
+    /// Whether the router serves at all.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// The Streamable HTTP endpoint.
+    #[serde(default = "default_path")]
+    pub path: String,
+    /// Most legacy sessions at once (503 beyond).
+    #[serde(default = "default_max_sessions")]
+    pub max_sessions: usize,
+    /// Most legacy sessions per client address (429 beyond).
+    #[serde(default = "default_max_sessions_per_client")]
+    pub max_sessions_per_client: usize,
+    /// A legacy session unused this long ends (its backend sessions too).
+    #[serde(default = "default_idle")]
+    pub session_idle_timeout_ms: u64,
+    /// Largest request body (413 beyond).
+    #[serde(default = "default_request_limit")]
+    pub max_request_body_bytes: usize,
+    /// Largest backend answer passed on (an error beyond).
+    #[serde(default = "default_response_limit")]
+    pub max_response_body_bytes: usize,
+    /// Accepted for upstream compatibility (serde_json bounds nesting at 128 itself).
+    #[serde(default)]
+    pub max_json_depth: Option<usize>,
+    /// Default backend timeout per call; `toolMetadata.runtime.timeoutMs` overrides it.
+    #[serde(default = "default_backend_timeout")]
+    pub backend_timeout_ms: u64,
+    /// Browser origins allowed (403 for others); empty: the Origin header is not checked.
+    #[serde(default)]
+    pub origin_allowlist: Vec<String>,
+    /// Client headers forwarded to backends. `Authorization` and `Cookie` are never forwarded
+    /// unless listed here.
+    #[serde(default)]
+    pub forward_client_headers: Vec<String>,
+    /// Protocol eras.
+    #[serde(default)]
+    pub protocols: Protocols,
+    /// Accepted for upstream compatibility; not used.
+    #[serde(default)]
+    pub schema: Option<Value>,
+    /// Accepted for upstream compatibility; not used.
+    #[serde(default)]
+    pub workflow: Option<Value>,
+    /// The tools offered.
+    #[serde(default)]
+    pub tools: Vec<ToolConfig>,
+}
+
+/// `protocols`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Protocols {
+    /// Sessions and `initialize` (2025-11-25 and older).
+    #[serde(default)]
+    pub legacy: Era,
+    /// 2026-07-28: `server/discover`, no sessions.
+    #[serde(default = "Era::stateless")]
+    pub stateless: StatelessEra,
+}
+
+/// One era's switch and versions.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Era {
+    /// Whether the era is served.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Versions served, preferred first.
+    #[serde(default = "legacy_versions")]
+    pub versions: Vec<String>,
+}
+
+impl Default for Era {
+    fn default() -> Self {
+        Self { enabled: true, versions: legacy_versions() }
+    }
+}
+
+impl Era {
+    fn stateless() -> StatelessEra {
+        StatelessEra::default()
+    }
+}
+
+/// The stateless era's settings (unknown keys land in `upstream_tuning` and are checked there).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatelessEra {
+    /// Whether the era is served.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Versions served.
+    #[serde(default = "stateless_versions")]
+    pub versions: Vec<String>,
+    /// A stateless client reaching a legacy-only backend: `bridge` (the gateway keeps the
+    /// backend session) or `reject`.
+    #[serde(default)]
+    pub stateless_to_legacy_bridge: Bridge,
+    /// Upstream cache and concurrency tuning, accepted and not used.
+    #[serde(flatten)]
+    pub upstream_tuning: HashMap<String, Value>,
+}
+
+impl Default for StatelessEra {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            versions: stateless_versions(),
+            stateless_to_legacy_bridge: Bridge::Bridge,
+            upstream_tuning: HashMap::new(),
+        }
+    }
+}
+
+/// Era bridging policy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Bridge {
+    /// Keep the backend session in the gateway.
+    #[default]
+    Bridge,
+    /// Refuse with an error naming the tool.
+    Reject,
+}
+
+/// Upstream's stateless tuning keys; anything else under `stateless` is refused.
+const UPSTREAM_STATELESS_KEYS: &[&str] = &[
+    "discoverTtlMs", "discoverCacheScope", "toolsListTtlMs", "toolsListCacheScope", "maxDiscoverCacheEntries",
+    "maxToolsListCacheEntries", "maxToolsListItems", "maxConcurrentRequests", "maxConcurrentRequestsPerPrincipal",
+    "maxConcurrentBackendCallsPerTarget", "maxSubscriptions", "maxSubscriptionsPerPrincipal", "maxSubscriptionDurationMs",
+];
+
+/// Legacy versions this gateway speaks.
+pub const LEGACY_VERSIONS: &[&str] = &["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
+/// Stateless versions this gateway speaks.
+pub const STATELESS_VERSIONS: &[&str] = &["2026-07-28"];
+
+/// One `tools` entry (unknown keys land in `upstream_only` and are checked there).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ToolConfig {
+    /// The name clients see.
+    pub name: String,
+    /// The name at the backend (defaults to `name`).
+    #[serde(default)]
+    pub endpoint_name: Option<String>,
+    /// Shown in tools/list.
+    #[serde(default)]
+    pub description: String,
+    /// `mcp` (the gateway is an MCP client of the backend) or `http` (a JSON API).
+    #[serde(default)]
+    pub api_type: ApiType,
+    /// Backend base URL.
+    #[serde(default)]
+    pub target_host: Option<String>,
+    /// Path appended to `targetHost`.
+    #[serde(default)]
+    pub path: String,
+    /// HTTP method for `http` tools.
+    #[serde(default)]
+    pub method: HttpMethod,
+    /// JSON schema of the arguments.
+    #[serde(default = "object_schema")]
+    pub input_schema: Value,
+    /// JSON schema of structured results.
+    #[serde(default)]
+    pub output_schema: Option<Value>,
+    /// Free-form metadata; `runtime.allowPrivateTargetHost` and `runtime.timeoutMs` are read.
+    #[serde(default)]
+    pub tool_metadata: Value,
+    /// The backend's era (default legacy, as upstream).
+    #[serde(default)]
+    pub backend_mcp_protocol: Option<BackendProtocol>,
+    /// Offer the backend's own tools under a prefix instead of this one tool.
+    #[serde(default)]
+    pub aggregate: Option<Aggregate>,
+    /// Upstream discovery and workflow fields: refused when set (not implemented here).
+    #[serde(flatten)]
+    pub upstream_only: HashMap<String, Value>,
+}
+
+/// Upstream tool keys this gateway does not implement.
+const UPSTREAM_TOOL_KEYS: &[&str] = &[
+    "protocol", "serviceId", "envTag", "endpoint", "executionPlacement", "workflowBinding", "sessionIndependent",
+    "backendCredentialMode", "backendResource",
+];
+
+/// The kind of backend.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ApiType {
+    /// A JSON HTTP API (upstream's default).
+    #[default]
+    Http,
+    /// An MCP server.
+    Mcp,
+}
+
+/// A backend MCP server's era.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendProtocol {
+    /// `initialize` and sessions.
+    #[default]
+    Legacy,
+    /// 2026-07-28, no sessions.
+    Stateless,
+}
+
+/// HTTP method of an `http` tool.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum HttpMethod {
+    /// Arguments as query parameters.
+    #[default]
+    #[serde(alias = "get")]
+    Get,
+    /// Arguments as a JSON body.
+    #[serde(alias = "post")]
+    Post,
+    /// Arguments as a JSON body.
+    #[serde(alias = "put")]
+    Put,
+    /// Arguments as a JSON body.
+    #[serde(alias = "patch")]
+    Patch,
+    /// Arguments as query parameters.
+    #[serde(alias = "delete")]
+    Delete,
+}
+
+/// Aggregation: the backend's tools offered as `<prefix>_<tool>`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Aggregate {
+    /// Prefix of the offered names.
+    pub prefix: String,
+    /// How often the backend's tools/list is fetched again.
+    #[serde(default = "default_refresh")]
+    pub refresh_interval_ms: u64,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_path() -> String {
+    "/mcp".into()
+}
+fn default_max_sessions() -> usize {
+    10_000
+}
+fn default_max_sessions_per_client() -> usize {
+    100
+}
+fn default_idle() -> u64 {
+    1_800_000
+}
+fn default_request_limit() -> usize {
+    1 << 20
+}
+fn default_response_limit() -> usize {
+    4 << 20
+}
+fn default_backend_timeout() -> u64 {
+    30_000
+}
+fn default_refresh() -> u64 {
+    60_000
+}
+fn legacy_versions() -> Vec<String> {
+    LEGACY_VERSIONS.iter().map(|v| v.to_string()).collect()
+}
+fn stateless_versions() -> Vec<String> {
+    STATELESS_VERSIONS.iter().map(|v| v.to_string()).collect()
+}
+fn object_schema() -> Value {
+    serde_json::json!({"type": "object"})
+}
+
+/// Whether a tool or prefixed name keeps to the spec: 1-128 of `[A-Za-z0-9_.-]`.
+pub fn valid_tool_name(name: &str) -> bool {
+    (1..=128).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+}
+
+/// Loopback, private, link-local, unique-local, unspecified or shared (CGNAT) addresses: the
+/// SSRF guard refuses them unless a tool allows private targets.
+pub fn is_private(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_loopback() || v4.is_private() || v4.is_link_local() || v4.is_unspecified() || v4.is_broadcast()
+                || (a == 100 && (64..128).contains(&b))
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_private(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            v6.is_loopback() || v6.is_unspecified() || (first & 0xfe00) == 0xfc00 || (first & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+impl McpRouterConfig {
+    /// Checks the rules the router relies on.
+    ///
+    /// # Errors
+    /// The first broken rule, naming the key.
+    pub fn validate(&self, file: &str) -> Result<(), ConfigError> {
+        let bad = |key: &str, reason: String| ConfigError::invalid(file, key, reason);
+        if !self.path.starts_with('/') {
+            return Err(bad("path", format!("'{}' must start with /", self.path)));
+        }
+        if self.protocols.legacy.enabled {
+            check_versions(file, "protocols.legacy.versions", &self.protocols.legacy.versions, LEGACY_VERSIONS)?;
+        }
+        if self.protocols.stateless.enabled {
+            check_versions(file, "protocols.stateless.versions", &self.protocols.stateless.versions, STATELESS_VERSIONS)?;
+        }
+        if !self.protocols.legacy.enabled && !self.protocols.stateless.enabled {
+            return Err(bad("protocols", "both eras are disabled".into()));
+        }
+        if let Some(key) = self.protocols.stateless.upstream_tuning.keys().find(|k| !UPSTREAM_STATELESS_KEYS.contains(&k.as_str())) {
+            return Err(bad(&format!("protocols.stateless.{key}"), "unknown key".into()));
+        }
+        let mut seen = HashMap::new();
+        for (i, tool) in self.tools.iter().enumerate() {
+            tool.validate(file, i)?;
+            if let Some(previous) = seen.insert(tool.name.clone(), i) {
+                return Err(bad(&format!("tools[{i}].name"), format!("'{}' is already tools[{previous}]", tool.name)));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_versions(file: &str, key: &str, versions: &[String], known: &[&str]) -> Result<(), ConfigError> {
+    if versions.is_empty() {
+        return Err(ConfigError::invalid(file, key, "no versions listed"));
+    }
+    match versions.iter().find(|v| !known.contains(&v.as_str())) {
+        Some(v) => Err(ConfigError::invalid(file, key, format!("version '{v}' is not one of {known:?}"))),
+        None => Ok(()),
+    }
+}
+
+impl ToolConfig {
+    /// Whether private and loopback targets are allowed for this tool.
+    pub fn allow_private_target(&self) -> bool {
+        self.tool_metadata
+            .pointer("/runtime/allowPrivateTargetHost")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    }
+
+    /// The per-tool timeout, if set.
+    pub fn timeout_ms(&self) -> Option<u64> {
+        self.tool_metadata.pointer("/runtime/timeoutMs").and_then(Value::as_u64)
+    }
+
+    /// The name sent to the backend.
+    pub fn backend_name(&self) -> &str {
+        self.endpoint_name.as_deref().filter(|n| !n.is_empty()).unwrap_or(&self.name)
+    }
+
+    /// The backend URL: `targetHost` with `path` appended.
+    ///
+    /// # Errors
+    /// No or a malformed `targetHost`.
+    pub fn url(&self, file: &str, i: usize) -> Result<url::Url, ConfigError> {
+        let key = format!("tools[{i}].targetHost");
+        let base = self.target_host.as_deref().filter(|t| !t.trim().is_empty()).ok_or_else(|| {
+            ConfigError::invalid(file, &key, format!("tool '{}' has no targetHost", self.name))
+        })?;
+        let mut url = url::Url::parse(base.trim()).map_err(|e| ConfigError::invalid(file, &key, format!("'{base}' is not a URL: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(ConfigError::invalid(file, &key, format!("'{base}' is not an http(s) URL")));
+        }
+        let base_path = url.path().trim_end_matches('/').to_string();
+        let tool_path = self.path.trim().trim_start_matches('/');
+        let joined = match (base_path.is_empty(), tool_path.is_empty()) {
+            (true, true) => "/".to_string(),
+            (false, true) => base_path,
+            _ => format!("{base_path}/{tool_path}"),
+        };
+        url.set_path(&joined);
+        Ok(url)
+    }
+
+    fn validate(&self, file: &str, i: usize) -> Result<(), ConfigError> {
+        let key = |k: &str| format!("tools[{i}].{k}");
+        if !valid_tool_name(&self.name) {
+            return Err(ConfigError::invalid(file, &key("name"), format!("'{}' is not 1-128 characters of [A-Za-z0-9_.-]", self.name)));
+        }
+        if let Some(k) = self.upstream_only.keys().next() {
+            let reason = if UPSTREAM_TOOL_KEYS.contains(&k.as_str()) {
+                format!("'{k}' (upstream discovery/workflow) is not implemented by this gateway; set targetHost")
+            } else {
+                "unknown key".into()
+            };
+            return Err(ConfigError::invalid(file, &key(k), reason));
+        }
+        if !self.input_schema.is_object() {
+            return Err(ConfigError::invalid(file, &key("inputSchema"), "must be a JSON schema object"));
+        }
+        let url = self.url(file, i)?;
+        if let Some(host) = url.host_str() {
+            let literal = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().ok();
+            if literal.is_some_and(is_private) && !self.allow_private_target() {
+                return Err(ConfigError::invalid(file, &key("targetHost"), format!(
+                    "{host} is a loopback or private address; set toolMetadata.runtime.allowPrivateTargetHost: true for approved internal targets"
+                )));
+            }
+        }
+        if let Some(aggregate) = &self.aggregate {
+            if self.api_type != ApiType::Mcp {
+                return Err(ConfigError::invalid(file, &key("aggregate"), "aggregation needs apiType: mcp"));
+            }
+            if !valid_tool_name(&aggregate.prefix) || aggregate.prefix.len() > 64 {
+                return Err(ConfigError::invalid(file, &key("aggregate.prefix"), "must be 1-64 characters of [A-Za-z0-9_.-]"));
+            }
+            if aggregate.refresh_interval_ms < 1000 {
+                return Err(ConfigError::invalid(file, &key("aggregate.refreshIntervalMs"), "must be at least 1000"));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,373 @@
+//! Request dispatch: method and headers, era, session, then the JSON-RPC method.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use rmcp::model::{DiscoverResult, Implementation, InitializeResult, ProtocolVersion, ServerCapabilities, ToolsCapability};
+use serde_json::value::RawValue;
+use tokio::sync::mpsc;
+
+use super::backend::{Backends, Call, CallError, LegacySessions};
+use super::config::{BackendProtocol, Bridge, McpRouterConfig};
+use super::protocol::{self, Answer, Era, HEADER_PROTOCOL_VERSION, HEADER_SESSION_ID, Refusal};
+use super::sessions::{Full, Session, Sessions};
+use super::tools::{Target, ToolTable};
+use super::wire::{self, CallParams, CommonParams, Incoming, ParseError};
+use super::{Body, McpError, Reply};
+
+/// A request as the router sees it (no Pingora types, so it tests without a server).
+pub struct HttpRequest<'a> {
+    /// The HTTP method.
+    pub method: &'a Method,
+    /// The headers.
+    pub headers: &'a HeaderMap,
+    /// The whole body (already within `maxRequestBodyBytes`).
+    pub body: &'a [u8],
+    /// The client's address (for per-client session limits).
+    pub client: IpAddr,
+}
+
+/// The router could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum RouterError {
+    /// A config rule is broken.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The backend clients could not be built.
+    #[error("failed to build the backend clients: {0}")]
+    Client(#[from] reqwest::Error),
+}
+
+/// The MCP router.
+pub struct Router {
+    config: McpRouterConfig,
+    /// The current tools (swapped whole when aggregated lists refresh).
+    pub tools: ArcSwap<ToolTable>,
+    sessions: Sessions,
+    /// Backend clients and the bridge's sessions.
+    pub backends: Backends,
+    forward: Vec<HeaderName>,
+    server_info: Implementation,
+}
+
+/// rmcp's version type from a configured (validated) version string.
+fn version_of(version: &str) -> ProtocolVersion {
+    serde_json::from_value(serde_json::Value::String(version.to_string())).unwrap_or_default()
+}
+
+fn capabilities() -> ServerCapabilities {
+    let mut tools = ToolsCapability::default();
+    tools.list_changed = Some(false);
+    let mut caps = ServerCapabilities::default();
+    caps.tools = Some(tools);
+    caps
+}
+
+impl Router {
+    /// A router over a validated config, its initial tools and backend clients.
+    pub fn new(config: McpRouterConfig, tools: ToolTable, backends: Backends) -> Self {
+        let forward = config
+            .forward_client_headers
+            .iter()
+            .filter_map(|h| HeaderName::from_bytes(h.trim().as_bytes()).ok())
+            .collect();
+        let sessions = Sessions::new(
+            config.max_sessions,
+            config.max_sessions_per_client,
+            Duration::from_millis(config.session_idle_timeout_ms),
+        );
+        Self {
+            config,
+            tools: ArcSwap::from_pointee(tools),
+            sessions,
+            backends,
+            forward,
+            server_info: Implementation::new("light-gateway", env!("CARGO_PKG_VERSION")),
+        }
+    }
+
+    /// The config.
+    pub fn config(&self) -> &McpRouterConfig {
+        &self.config
+    }
+
+    /// Answers one HTTP request on the MCP path.
+    pub async fn handle(self: &Arc<Self>, request: HttpRequest<'_>) -> Reply {
+        if !protocol::origin_allowed(&self.config, request.headers) {
+            return error_reply(403, None, &McpError::InvalidRequest("Origin is not in originAllowlist".into()), Answer::Json);
+        }
+        match *request.method {
+            Method::POST => self.post(request).await,
+            Method::DELETE => self.delete(request.headers),
+            _ => {
+                let mut reply = Reply::empty(405);
+                reply.headers.push((http::header::ALLOW, "POST, DELETE".into()));
+                reply
+            }
+        }
+    }
+
+    fn delete(&self, headers: &HeaderMap) -> Reply {
+        let Some(id) = headers.get(HEADER_SESSION_ID).and_then(|v| v.to_str().ok()) else {
+            return error_reply(400, None, &McpError::MissingSession, Answer::Json);
+        };
+        match self.sessions.remove(id) {
+            Some(session) => {
+                self.end(vec![session]);
+                Reply::empty(204)
+            }
+            None => error_reply(404, None, &McpError::UnknownSession(id.to_string()), Answer::Json),
+        }
+    }
+
+    fn end(&self, sessions: Vec<Arc<Session>>) {
+        for session in sessions {
+            self.backends.close_sessions(session.backends.drain());
+        }
+    }
+
+    async fn post(self: &Arc<Self>, request: HttpRequest<'_>) -> Reply {
+        let Some(mode) = protocol::answer_mode(request.headers) else {
+            let mut reply = Reply::empty(406);
+            reply.headers.push((http::header::ACCEPT, "application/json, text/event-stream".into()));
+            return reply;
+        };
+        let message = match wire::parse(request.body) {
+            Ok(m) => m,
+            Err(ParseError::Json(e)) => return error_reply(400, None, &McpError::Parse(e), mode),
+            Err(ParseError::Batch) => {
+                return error_reply(400, None, &McpError::InvalidRequest("batch requests are not supported".into()), mode);
+            }
+            Err(ParseError::NotJsonRpc(e)) => return error_reply(400, None, &McpError::InvalidRequest(e.into()), mode),
+        };
+        let Some(method) = message.method.as_deref() else {
+            return Reply::empty(202); // a response to a server request: nothing to answer
+        };
+        match self.dispatch(&request, &message, method, mode).await {
+            Ok(reply) => reply,
+            Err(e) => {
+                let (status, _) = e.status_and_code();
+                error_reply(status, message.id, &e, mode)
+            }
+        }
+    }
+
+    async fn dispatch(
+        self: &Arc<Self>,
+        request: &HttpRequest<'_>,
+        message: &Incoming<'_>,
+        method: &str,
+        mode: Answer,
+    ) -> Result<Reply, McpError> {
+        let raw_params = message.params.map_or("{}", RawValue::get);
+        let call: Option<CallParams> = if method == "tools/call" {
+            Some(serde_json::from_str(raw_params).map_err(|e| McpError::InvalidParams(format!("tools/call params: {e}")))?)
+        } else {
+            None
+        };
+        let common: CommonParams = if call.is_some() { CommonParams::default() } else { serde_json::from_str(raw_params).unwrap_or_default() };
+        let meta_version = match &call {
+            Some(c) => c.meta.as_ref().and_then(|m| m.protocol_version.as_deref()),
+            None => common.meta.as_ref().and_then(|m| m.protocol_version.as_deref()),
+        };
+        let era = protocol::era(&self.config, request.headers, method, meta_version).map_err(|r| self.refusal(r))?;
+        let Some(id) = message.id else {
+            return Ok(Reply::empty(202)); // notifications need no answer
+        };
+        match era {
+            Era::Stateless(version) => {
+                protocol::check_stateless_headers(request.headers, method, call.as_ref().map(|c| c.name.as_ref())).map_err(|r| self.refusal(r))?;
+                self.stateless(id, method, &version, call, request.headers, mode).await
+            }
+            Era::Legacy if method == "initialize" => self.initialize(id, common.protocol_version.as_deref(), request.client, mode),
+            Era::Legacy => {
+                let session = self.session(request.headers)?;
+                self.legacy(id, method, session, call, request.headers, mode).await
+            }
+        }
+    }
+
+    fn refusal(&self, refusal: Refusal) -> McpError {
+        match refusal {
+            Refusal::UnsupportedVersion(text) => McpError::UnsupportedVersion(text, protocol::supported(&self.config)),
+            Refusal::HeaderMismatch(text) => McpError::HeaderMismatch(text),
+        }
+    }
+
+    fn session(&self, headers: &HeaderMap) -> Result<Arc<Session>, McpError> {
+        let id = headers.get(HEADER_SESSION_ID).and_then(|v| v.to_str().ok()).ok_or(McpError::MissingSession)?;
+        self.sessions.get(id).map_err(|expired| {
+            if let Some(session) = expired {
+                self.end(vec![session]);
+            }
+            McpError::UnknownSession(id.to_string())
+        })
+    }
+
+    fn initialize(&self, id: &RawValue, asked: Option<&str>, client: IpAddr, mode: Answer) -> Result<Reply, McpError> {
+        let versions = &self.config.protocols.legacy.versions;
+        // Agree on the client's version when served, else offer our preferred one (spec).
+        let version = asked.filter(|v| versions.iter().any(|s| s == v)).unwrap_or(&versions[0]).to_string();
+        let (created, expired) = self.sessions.create(client, &version);
+        self.end(expired);
+        let session = created.map_err(|full| match full {
+            Full::Gateway(n) => McpError::GatewayFull(n),
+            Full::Client(n) => McpError::ClientFull(n),
+        })?;
+        let result = InitializeResult::new(capabilities())
+            .with_server_info(self.server_info.clone())
+            .with_protocol_version(version_of(&version));
+        let result = serde_json::to_string(&result).unwrap_or_default();
+        let mut reply = answer(&wire::result_frame(id, &result), mode);
+        reply.headers.push((HeaderName::from_static(HEADER_SESSION_ID), session.id.clone()));
+        reply.headers.push((HeaderName::from_static(HEADER_PROTOCOL_VERSION), version));
+        Ok(reply)
+    }
+
+    async fn legacy(
+        self: &Arc<Self>,
+        id: &RawValue,
+        method: &str,
+        session: Arc<Session>,
+        call: Option<CallParams<'_>>,
+        headers: &HeaderMap,
+        mode: Answer,
+    ) -> Result<Reply, McpError> {
+        match method {
+            "tools/list" => Ok(answer(&wire::result_frame(id, self.tools.load().list_json(false)), mode)),
+            "ping" => Ok(answer(&wire::result_frame(id, "{}"), mode)),
+            "tools/call" => self.tools_call(id, call, Owner::Frontend(session), headers, mode).await,
+            other => Err(McpError::MethodNotFound(other.to_string())),
+        }
+    }
+
+    async fn stateless(
+        self: &Arc<Self>,
+        id: &RawValue,
+        method: &str,
+        version: &str,
+        call: Option<CallParams<'_>>,
+        headers: &HeaderMap,
+        mode: Answer,
+    ) -> Result<Reply, McpError> {
+        match method {
+            "server/discover" => {
+                let versions = protocol::supported(&self.config).iter().map(|v| version_of(v)).collect();
+                let mut result = DiscoverResult::new(versions, capabilities());
+                result.set_server_info(self.server_info.clone());
+                Ok(answer(&wire::result_frame(id, &serde_json::to_string(&result).unwrap_or_default()), mode))
+            }
+            "tools/list" => Ok(answer(&wire::result_frame(id, self.tools.load().list_json(true)), mode)),
+            "ping" => Ok(answer(&wire::result_frame(id, "{}"), mode)),
+            "tools/call" => self.tools_call(id, call, Owner::Bridge, headers, mode).await,
+            "initialize" => Err(McpError::UnsupportedVersion(format!("initialize is not part of {version}"), protocol::supported(&self.config))),
+            other => Err(McpError::MethodNotFound(other.to_string())),
+        }
+    }
+}
+
+/// Whose backend sessions a call uses.
+enum Owner {
+    /// The legacy frontend session's own.
+    Frontend(Arc<Session>),
+    /// The gateway's shared bridge sessions (stateless clients).
+    Bridge,
+}
+
+impl Router {
+    fn forwarded(&self, headers: &HeaderMap) -> Vec<(HeaderName, HeaderValue)> {
+        self.forward
+            .iter()
+            .flat_map(|name| headers.get_all(name).iter().map(move |v| (name.clone(), v.clone())))
+            .collect()
+    }
+
+    async fn tools_call(
+        self: &Arc<Self>,
+        id: &RawValue,
+        call: Option<CallParams<'_>>,
+        owner: Owner,
+        headers: &HeaderMap,
+        mode: Answer,
+    ) -> Result<Reply, McpError> {
+        let call = call.ok_or_else(|| McpError::InvalidParams("tools/call needs params".into()))?;
+        let arguments = match call.arguments {
+            None => RawValue::from_string("{}".into()).map_err(|e| McpError::InvalidParams(e.to_string()))?,
+            Some(raw) if raw.get().trim_start().starts_with('{') => raw.to_owned(),
+            Some(_) => return Err(McpError::InvalidParams(format!("arguments of '{}' must be an object", call.name))),
+        };
+        let tools = self.tools.load();
+        let tool = tools.get(&call.name).cloned().ok_or_else(|| McpError::InvalidParams(format!("unknown tool '{}'", call.name)))?;
+        let legacy_backend = matches!(tool.target, Target::Mcp { protocol: BackendProtocol::Legacy, .. });
+        if matches!(owner, Owner::Bridge) && legacy_backend && self.config.protocols.stateless.stateless_to_legacy_bridge == Bridge::Reject {
+            return Err(McpError::Backend {
+                tool: tool.name.clone(),
+                reason: "its backend speaks only the legacy era and statelessToLegacyBridge is reject".into(),
+            });
+        }
+        let forward = self.forwarded(headers);
+        let id = id.to_owned();
+        let router = self.clone();
+        let run = async move |notifications: Option<&mpsc::Sender<Bytes>>| {
+            let sessions: &LegacySessions = match &owner {
+                Owner::Frontend(session) => &session.backends,
+                Owner::Bridge => &router.backends.bridge,
+            };
+            let call = Call { arguments: &arguments, forward: &forward, sessions, notifications };
+            match router.backends.call(&tool, call).await {
+                Ok(result) => wire::result_frame(&id, &result),
+                Err(CallError::JsonRpc(error)) => error_frame_raw(&id, &error),
+                Err(CallError::Backend(reason)) => {
+                    tracing::warn!(tool = %tool.name, reason, "tool call failed");
+                    let e = McpError::Backend { tool: tool.name.clone(), reason };
+                    wire::error_frame(Some(&id), &e.to_error_data())
+                }
+            }
+        };
+        match mode {
+            Answer::Json => Ok(answer(&run(None).await, Answer::Json)),
+            Answer::Sse => {
+                let (tx, rx) = mpsc::channel(16);
+                tokio::spawn(async move {
+                    let frame = run(Some(&tx)).await;
+                    let _ = tx.send(wire::sse_event(&frame)).await;
+                });
+                Ok(Reply { status: 200, headers: sse_headers(), body: Body::Events(rx) })
+            }
+        }
+    }
+}
+
+fn error_frame_raw(id: &RawValue, error: &RawValue) -> Bytes {
+    Bytes::from(format!(r#"{{"jsonrpc":"2.0","id":{},"error":{}}}"#, id.get(), error.get()))
+}
+
+fn sse_headers() -> Vec<(HeaderName, String)> {
+    vec![
+        (http::header::CONTENT_TYPE, "text/event-stream".into()),
+        (http::header::CACHE_CONTROL, "no-cache".into()),
+    ]
+}
+
+/// A complete answer carrying one JSON-RPC message, as JSON or as one SSE event.
+fn answer(frame: &Bytes, mode: Answer) -> Reply {
+    match mode {
+        Answer::Json => Reply {
+            status: 200,
+            headers: vec![(http::header::CONTENT_TYPE, "application/json".into())],
+            body: Body::Full(frame.clone()),
+        },
+        Answer::Sse => Reply { status: 200, headers: sse_headers(), body: Body::Full(wire::sse_event(frame)) },
+    }
+}
+
+fn error_reply(status: u16, id: Option<&RawValue>, error: &McpError, mode: Answer) -> Reply {
+    let frame = wire::error_frame(id, &error.to_error_data());
+    let mut reply = answer(&frame, if status == 200 { mode } else { Answer::Json });
+    reply.status = status;
+    reply
+}

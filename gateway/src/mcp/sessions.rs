@@ -1,0 +1,196 @@
+//! Legacy-era frontend sessions: created by `initialize`, limited globally and per client
+//! address, ended by DELETE or idleness. The table lock is held only to find, insert or
+//! remove; never across an await.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::backend::LegacySessions;
+
+/// One frontend session.
+#[derive(Debug)]
+pub struct Session {
+    /// The `Mcp-Session-Id`.
+    pub id: String,
+    /// The client address it counts against.
+    pub client: IpAddr,
+    /// The negotiated version.
+    pub version: String,
+    /// Its backend sessions, one per legacy backend it called.
+    pub backends: LegacySessions,
+    last_used_ms: AtomicU64,
+}
+
+/// Why a session was not created.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Full {
+    /// `maxSessions` reached (503).
+    Gateway(usize),
+    /// `maxSessionsPerClient` reached (429).
+    Client(usize),
+}
+
+#[derive(Default)]
+struct Table {
+    by_id: HashMap<String, Arc<Session>>,
+    per_client: HashMap<IpAddr, usize>,
+    last_sweep_ms: u64,
+}
+
+/// The session table.
+pub struct Sessions {
+    table: Mutex<Table>,
+    max_total: usize,
+    max_per_client: usize,
+    idle: Duration,
+    epoch: Instant,
+}
+
+impl Sessions {
+    /// An empty table with these limits.
+    pub fn new(max_total: usize, max_per_client: usize, idle: Duration) -> Self {
+        Self { table: Mutex::default(), max_total, max_per_client, idle, epoch: Instant::now() }
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Table> {
+        self.table.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Creates a session; also returns sessions that expired meanwhile (their backends need closing).
+    ///
+    /// # Errors
+    /// [`Full`] when a limit is reached.
+    pub fn create(&self, client: IpAddr, version: &str) -> (Result<Arc<Session>, Full>, Vec<Arc<Session>>) {
+        let now = self.now_ms();
+        let mut table = self.lock();
+        let expired = self.sweep(&mut table, now);
+        if table.by_id.len() >= self.max_total {
+            return (Err(Full::Gateway(self.max_total)), expired);
+        }
+        let count = table.per_client.get(&client).copied().unwrap_or(0);
+        if count >= self.max_per_client {
+            return (Err(Full::Client(self.max_per_client)), expired);
+        }
+        let session = Arc::new(Session {
+            id: uuid::Uuid::new_v4().to_string(),
+            client,
+            version: version.to_string(),
+            backends: LegacySessions::default(),
+            last_used_ms: AtomicU64::new(now),
+        });
+        table.by_id.insert(session.id.clone(), session.clone());
+        *table.per_client.entry(client).or_default() += 1;
+        (Ok(session), expired)
+    }
+
+    /// The live session `id`, marked used; an idle one is removed and returned as expired.
+    pub fn get(&self, id: &str) -> Result<Arc<Session>, Option<Arc<Session>>> {
+        let now = self.now_ms();
+        let found = self.lock().by_id.get(id).cloned();
+        match found {
+            Some(s) if now.saturating_sub(s.last_used_ms.load(Ordering::Relaxed)) <= self.idle.as_millis() as u64 => {
+                s.last_used_ms.store(now, Ordering::Relaxed);
+                Ok(s)
+            }
+            Some(_) => Err(self.remove(id)),
+            None => Err(None),
+        }
+    }
+
+    /// Removes `id`.
+    pub fn remove(&self, id: &str) -> Option<Arc<Session>> {
+        let mut table = self.lock();
+        let session = table.by_id.remove(id)?;
+        release(&mut table, session.client);
+        Some(session)
+    }
+
+    /// How many sessions are live.
+    pub fn len(&self) -> usize {
+        self.lock().by_id.len()
+    }
+
+    /// Whether none is live.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Removes idle sessions, at most once a second.
+    fn sweep(&self, table: &mut Table, now: u64) -> Vec<Arc<Session>> {
+        if now.saturating_sub(table.last_sweep_ms) < 1000 {
+            return Vec::new();
+        }
+        table.last_sweep_ms = now;
+        let idle = self.idle.as_millis() as u64;
+        let stale: Vec<String> = table
+            .by_id
+            .values()
+            .filter(|s| now.saturating_sub(s.last_used_ms.load(Ordering::Relaxed)) > idle)
+            .map(|s| s.id.clone())
+            .collect();
+        let mut out = Vec::with_capacity(stale.len());
+        for id in stale {
+            if let Some(session) = table.by_id.remove(&id) {
+                release(table, session.client);
+                out.push(session);
+            }
+        }
+        out
+    }
+}
+
+fn release(table: &mut Table, client: IpAddr) {
+    if let Some(count) = table.per_client.get_mut(&client) {
+        *count -= 1;
+        if *count == 0 {
+            table.per_client.remove(&client);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+
+    const A: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+    const B: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
+
+    #[test]
+    fn limits_apply_globally_and_per_client() {
+        let s = Sessions::new(3, 2, Duration::from_secs(60));
+        assert!(s.create(A, "v").0.is_ok());
+        assert!(s.create(A, "v").0.is_ok());
+        assert_eq!(s.create(A, "v").0.unwrap_err(), Full::Client(2));
+        assert!(s.create(B, "v").0.is_ok());
+        assert_eq!(s.create(B, "v").0.unwrap_err(), Full::Gateway(3));
+    }
+
+    #[test]
+    fn removing_frees_the_client_slot() {
+        let s = Sessions::new(10, 1, Duration::from_secs(60));
+        let first = s.create(A, "v").0.unwrap();
+        assert!(s.create(A, "v").0.is_err());
+        assert!(s.remove(&first.id).is_some());
+        assert!(s.get(&first.id).is_err());
+        assert!(s.create(A, "v").0.is_ok());
+    }
+
+    #[test]
+    fn idle_sessions_expire() {
+        let s = Sessions::new(10, 10, Duration::from_millis(0));
+        let session = s.create(A, "v").0.unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+        let expired = s.get(&session.id).unwrap_err();
+        assert_eq!(expired.map(|e| e.id.clone()), Some(session.id.clone()));
+        assert!(s.is_empty());
+    }
+}

@@ -1,0 +1,96 @@
+//! From runtime config to a running router: `handler.yml` decides whether `mcp` serves,
+//! `mcp-router.yml` gives the tools; aggregated tool lists are fetched before ready and
+//! refreshed in the background.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracing::{info, warn};
+
+use super::aggregate::Source;
+use super::backend::Backends;
+use super::config::McpRouterConfig;
+use super::router::{Router, RouterError};
+use super::tools::{self, Listing, Tool, ToolTable};
+use crate::config::{Env, RuntimeConfig};
+use crate::handler::{Activation, HandlerFile};
+
+/// The router and what refreshes its tools.
+pub struct McpService {
+    /// The router.
+    pub router: Arc<Router>,
+    static_tools: Vec<(Tool, Listing)>,
+    sources: Vec<Source>,
+}
+
+/// Builds the router when `mcp` is active on the router's path and `enabled` is true.
+///
+/// # Errors
+/// A config error (naming file and key) or an unusable TLS setting.
+pub fn build(rt: &RuntimeConfig, env: &dyn Env, tls: rustls::ClientConfig) -> Result<Option<McpService>, RouterError> {
+    let (handler, handler_file) = rt.file::<HandlerFile>(env, "handler.yml")?;
+    let activation = Activation::resolve(&handler_file, &handler)?;
+    let (config, file) = rt.file::<McpRouterConfig>(env, "mcp-router.yml")?;
+    config.validate(&file)?;
+    if !config.enabled || !activation.mcp_on_path(&config.path) {
+        let reason = if config.enabled { "no handler.yml path runs the mcp handler" } else { "mcp-router.enabled is false" };
+        if config.tools.is_empty() {
+            info!(reason, "MCP router off");
+        } else {
+            warn!(reason, tools = config.tools.len(), "MCP router off although tools are configured");
+        }
+        return Ok(None);
+    }
+    let timeout = Duration::from_millis(config.backend_timeout_ms);
+    let (mut static_tools, mut sources) = (Vec::new(), Vec::new());
+    for (i, tool) in config.tools.iter().enumerate() {
+        let url = tool.url(&file, i)?;
+        match Source::from_config(tool, url.clone(), timeout) {
+            Some(source) => sources.push(source),
+            None => static_tools.push(tools::from_config(tool, url, timeout)),
+        }
+    }
+    let backends = Backends::new(tls, config.max_response_body_bytes)?;
+    info!(path = %config.path, tools = static_tools.len(), aggregated = sources.len(), "MCP router on");
+    let router = Arc::new(Router::new(config, ToolTable::new(static_tools.clone()), backends));
+    Ok(Some(McpService { router, static_tools, sources }))
+}
+
+impl McpService {
+    /// Fetches every aggregated list once and installs the table; failures are logged and the
+    /// source's previous tools are kept.
+    pub async fn refresh(&self, previous: &mut Vec<Vec<(Tool, Listing)>>) {
+        previous.resize(self.sources.len(), Vec::new());
+        for (source, kept) in self.sources.iter().zip(previous.iter_mut()) {
+            match source.fetch(&self.router.backends).await {
+                Ok(found) => *kept = found,
+                Err(reason) => warn!(entry = %source.entry, backend = %source.url, reason, "aggregated tools/list failed; keeping the last list"),
+            }
+        }
+        let mut all = self.static_tools.clone();
+        let mut names: std::collections::HashSet<String> = all.iter().map(|(t, _)| t.name.clone()).collect();
+        for (tool, listing) in previous.iter().flatten() {
+            if names.insert(tool.name.clone()) {
+                all.push((tool.clone(), listing.clone()));
+            } else {
+                warn!(tool = %tool.name, "aggregated tool name already taken; skipped");
+            }
+        }
+        self.router.tools.store(Arc::new(ToolTable::new(all)));
+    }
+
+    /// Whether any entry aggregates.
+    pub fn aggregates(&self) -> bool {
+        !self.sources.is_empty()
+    }
+
+    /// Refreshes forever at the shortest configured interval (run it on a background task).
+    pub async fn refresh_forever(self: Arc<Self>, mut previous: Vec<Vec<(Tool, Listing)>>) {
+        let Some(every) = self.sources.iter().map(|s| s.refresh).min() else { return };
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        loop {
+            tick.tick().await;
+            self.refresh(&mut previous).await;
+        }
+    }
+}

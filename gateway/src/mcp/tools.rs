@@ -1,0 +1,186 @@
+//! The tool table: what tools/list shows and where tools/call goes. Built once per config (and
+//! per aggregation refresh) and swapped atomically, so lookups take no lock.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rmcp::model::{CacheScope, JsonObject, ListToolsResult};
+use serde_json::Value;
+
+use super::config::{ApiType, BackendProtocol, HttpMethod, ToolConfig};
+
+/// Where a tool's calls go.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    /// An MCP server speaking `protocol`.
+    Mcp {
+        /// Its Streamable HTTP endpoint.
+        url: url::Url,
+        /// Its era.
+        protocol: BackendProtocol,
+    },
+    /// A JSON HTTP API.
+    Http {
+        /// The endpoint.
+        url: url::Url,
+        /// The method.
+        method: HttpMethod,
+    },
+}
+
+/// A callable tool.
+#[derive(Debug, Clone)]
+pub struct Tool {
+    /// The name clients call.
+    pub name: String,
+    /// The name sent to the backend.
+    pub backend_name: String,
+    /// Where calls go.
+    pub target: Target,
+    /// Call timeout.
+    pub timeout: Duration,
+    /// Whether loopback and private addresses may be dialled.
+    pub allow_private: bool,
+}
+
+/// What tools/list needs of a tool.
+#[derive(Debug, Clone)]
+pub struct Listing {
+    /// The offered name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Input schema (an object).
+    pub input_schema: JsonObject,
+    /// Output schema, if any.
+    pub output_schema: Option<JsonObject>,
+}
+
+/// Tools by name and alias, and the serialised tools/list results.
+#[derive(Debug, Default)]
+pub struct ToolTable {
+    by_name: HashMap<String, Arc<Tool>>,
+    by_alias: HashMap<String, Option<Arc<Tool>>>,
+    legacy_list: String,
+    stateless_list: String,
+}
+
+/// Upstream's alias key: lower-cased ASCII letters and digits only (`Get_Weather` ~ `getweather`).
+pub fn alias_key(name: &str) -> String {
+    name.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect()
+}
+
+impl ToolTable {
+    /// A table of `tools` in order.
+    pub fn new(tools: Vec<(Tool, Listing)>) -> Self {
+        let mut table = Self::default();
+        let mut listed = Vec::with_capacity(tools.len());
+        for (tool, listing) in tools {
+            let tool = Arc::new(tool);
+            let key = alias_key(&tool.name);
+            if !key.is_empty() {
+                // Two tools with one alias: the alias resolves to neither (ambiguous).
+                table.by_alias.entry(key).and_modify(|slot| *slot = None).or_insert_with(|| Some(tool.clone()));
+            }
+            table.by_name.insert(tool.name.clone(), tool);
+            let mut rmcp_tool = rmcp::model::Tool::new(listing.name, listing.description, Arc::new(listing.input_schema));
+            if let Some(output) = listing.output_schema {
+                rmcp_tool = rmcp_tool.with_raw_output_schema(Arc::new(output));
+            }
+            listed.push(rmcp_tool);
+        }
+        let mut legacy = ListToolsResult::with_all_items(listed);
+        legacy.result_type = None;
+        table.legacy_list = serde_json::to_string(&legacy).unwrap_or_else(|_| r#"{"tools":[]}"#.into());
+        let mut stateless = legacy;
+        stateless.result_type = Some(rmcp::model::ResultType::COMPLETE);
+        let stateless = stateless.with_ttl_ms(0).with_cache_scope(CacheScope::Private);
+        table.stateless_list = serde_json::to_string(&stateless).unwrap_or_else(|_| r#"{"tools":[]}"#.into());
+        table
+    }
+
+    /// The tool called `name`, else the one tool whose alias matches.
+    pub fn get(&self, name: &str) -> Option<&Arc<Tool>> {
+        self.by_name.get(name).or_else(|| self.by_alias.get(&alias_key(name)).and_then(Option::as_ref))
+    }
+
+    /// The serialised tools/list result for an era.
+    pub fn list_json(&self, stateless: bool) -> &str {
+        if stateless { &self.stateless_list } else { &self.legacy_list }
+    }
+
+    /// How many tools.
+    pub fn len(&self) -> usize {
+        self.by_name.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.by_name.is_empty()
+    }
+}
+
+/// The tool and listing for a configured (non-aggregate) entry; the URL was validated.
+pub fn from_config(tool: &ToolConfig, url: url::Url, default_timeout: Duration) -> (Tool, Listing) {
+    let target = match tool.api_type {
+        ApiType::Mcp => Target::Mcp { url, protocol: tool.backend_mcp_protocol.unwrap_or_default() },
+        ApiType::Http => Target::Http { url, method: tool.method },
+    };
+    let listing = Listing {
+        name: tool.name.clone(),
+        description: tool.description.clone(),
+        input_schema: object(&tool.input_schema),
+        output_schema: tool.output_schema.as_ref().map(object),
+    };
+    let tool = Tool {
+        name: tool.name.clone(),
+        backend_name: tool.backend_name().to_string(),
+        target,
+        timeout: tool.timeout_ms().map_or(default_timeout, Duration::from_millis),
+        allow_private: tool.allow_private_target(),
+    };
+    (tool, listing)
+}
+
+fn object(value: &Value) -> JsonObject {
+    value.as_object().cloned().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tool(name: &str) -> (Tool, Listing) {
+        let url = url::Url::parse("http://b/mcp").unwrap();
+        let t = Tool {
+            name: name.into(),
+            backend_name: name.into(),
+            target: Target::Mcp { url, protocol: BackendProtocol::Legacy },
+            timeout: Duration::from_secs(1),
+            allow_private: false,
+        };
+        let l = Listing { name: name.into(), description: "d".into(), input_schema: JsonObject::new(), output_schema: None };
+        (t, l)
+    }
+
+    #[test]
+    fn lookup_by_name_then_by_unambiguous_alias() {
+        let table = ToolTable::new(vec![tool("get_weather"), tool("a-b"), tool("A_B")]);
+        assert_eq!(table.get("get_weather").unwrap().name, "get_weather");
+        assert_eq!(table.get("GetWeather").unwrap().name, "get_weather");
+        assert_eq!(table.get("A_B").unwrap().name, "A_B", "exact name wins");
+        assert!(table.get("ab").is_none(), "ambiguous alias resolves to nothing");
+        assert!(table.get("nope").is_none());
+    }
+
+    #[test]
+    fn list_results_differ_by_era() {
+        let table = ToolTable::new(vec![tool("echo")]);
+        let legacy: Value = serde_json::from_str(table.list_json(false)).unwrap();
+        let stateless: Value = serde_json::from_str(table.list_json(true)).unwrap();
+        assert_eq!(legacy["tools"][0]["name"], "echo");
+        assert!(legacy.get("resultType").is_none());
+        assert_eq!(stateless["resultType"], "complete");
+    }
+}
