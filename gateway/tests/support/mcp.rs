@@ -1,0 +1,69 @@
+//! An MCP deployment for process tests: two mock MCP servers (instance `backend-a` with
+//! sessions, `backend-b` stateless) and a gateway routing tools to them.
+
+use serde_json::Value;
+
+use super::*;
+
+/// The running pieces.
+pub struct McpDeployment {
+    /// `backend-a`: legacy sessions.
+    pub a: Mock,
+    /// `backend-b`: stateless.
+    pub b: Mock,
+    /// The gateway.
+    pub gateway: Gateway,
+    /// `http://127.0.0.1:<port>/mcp` of the gateway.
+    pub url: String,
+    _app: AppDir,
+}
+
+/// A mock MCP server binary.
+pub fn mcp_server(instance: &str, mode: &str) -> Mock {
+    Mock::start("mock-mcp-server", &["--instance", instance, "--session-mode", mode])
+}
+
+/// The tools: echo/add/slow/fail on A (legacy), echo_b on B (stateless), `down` to a dead
+/// port, and B aggregated under the prefix `b`.
+fn tools(a: &Mock, b: &Mock, extra: &str) -> String {
+    let private = "toolMetadata: {runtime: {allowPrivateTargetHost: true}}";
+    let dead = free_port();
+    format!(
+        "mcp-router.tools:
+  - {{name: echo, description: Echo on A, apiType: mcp, targetHost: '{a}', path: /mcp, {private}}}
+  - {{name: add, apiType: mcp, targetHost: '{a}', path: /mcp, {private}, inputSchema: {{type: object, properties: {{a: {{type: number}}, b: {{type: number}}}}}}}}
+  - {{name: fail, apiType: mcp, targetHost: '{a}', path: /mcp, {private}}}
+  - {{name: slow, apiType: mcp, targetHost: '{a}', path: /mcp, toolMetadata: {{runtime: {{allowPrivateTargetHost: true, timeoutMs: 300}}}}}}
+  - {{name: echo_b, endpointName: echo, apiType: mcp, backendMcpProtocol: stateless, targetHost: '{b}', path: /mcp, {private}}}
+  - {{name: down, endpointName: echo, apiType: mcp, targetHost: 'http://127.0.0.1:{dead}', path: /mcp, {private}}}
+  - {{name: all_of_b, apiType: mcp, backendMcpProtocol: stateless, targetHost: '{b}', path: /mcp, {private}, aggregate: {{prefix: b, refreshIntervalMs: 60000}}}}
+{extra}",
+        a = a.main,
+        b = b.main
+    )
+}
+
+/// Handler values that put `mcp` on `/mcp`.
+pub const HANDLERS: &str = "handler.handlers: [mcp]
+handler.chains: {mcp-chain: [mcp]}
+handler.paths: [{path: /mcp, method: POST, exec: [mcp-chain]}]
+handler.defaultHandlers: []
+";
+
+/// Starts the deployment; `extra` is appended to values.yml.
+pub fn deploy(extra: &str) -> McpDeployment {
+    let a = mcp_server("backend-a", "legacy");
+    let b = mcp_server("backend-b", "stateless");
+    let port = free_port();
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let values = format!("{}{HANDLERS}{}", values(&dead, None, port), tools(&a, &b, extra));
+    let app = AppDir::new(&values);
+    let gateway = Gateway::start(&app, None);
+    gateway.wait_ready();
+    McpDeployment { a, b, gateway, url: format!("http://127.0.0.1:{port}/mcp"), _app: app }
+}
+
+/// The text of a tools/call result's first content item.
+pub fn first_text(result: &Value) -> String {
+    result["content"][0]["text"].as_str().unwrap_or_default().to_string()
+}
