@@ -94,7 +94,12 @@ pub async fn prepare(dirs: &ConfigDirs, env: &dyn Env, offline: bool) -> Result<
         );
         server::check_bindable(&listeners)?;
     }
-    Ok(Prepared { runtime, registry, listeners, mcp })
+    Ok(Prepared {
+        runtime,
+        registry,
+        listeners,
+        mcp,
+    })
 }
 
 /// Checks the HTTPS certificate and key offline; files that will be downloaded into the
@@ -112,7 +117,11 @@ fn check_https_identity(rt: &RuntimeConfig, dirs: &ConfigDirs) -> Result<(), Sta
     tls::check_server_identity(&cert, &key).map_err(|e| ServerError::Tls(e.to_string()).into())
 }
 
-fn registry_settings(rt: &RuntimeConfig, boot: &BootstrapConfig, tls: rustls::ClientConfig) -> Option<registry::Settings> {
+fn registry_settings(
+    rt: &RuntimeConfig,
+    boot: &BootstrapConfig,
+    tls: rustls::ClientConfig,
+) -> Option<registry::Settings> {
     let portal_url = rt.portal_url.as_ref().filter(|_| rt.server.enable_registry)?;
     let (scheme, port) = rt.server.registered_endpoint();
     let token = non_blank(&rt.registry.portal_token)

@@ -18,10 +18,34 @@ const SKIPPED: &[&str] = &["exception", "metrics", "correlation", "audit", "head
 
 /// Handlers upstream knows that change security or routing: refused until implemented.
 const REFUSED: &[&str] = &[
-    "cors", "specification", "security", "jwt", "api-key", "apikey", "basic-auth", "basic", "unified-security",
-    "unified", "access-control", "body", "sanitizer", "validator", "limit", "rate-limit", "request-size-limit",
-    "prefix", "path-prefix-service", "pathPrefixService", "token", "tokenize", "detokenize", "router", "proxy",
-    "proxyServerInfo", "virtual", "path-resource",
+    "cors",
+    "specification",
+    "security",
+    "jwt",
+    "api-key",
+    "apikey",
+    "basic-auth",
+    "basic",
+    "unified-security",
+    "unified",
+    "access-control",
+    "body",
+    "sanitizer",
+    "validator",
+    "limit",
+    "rate-limit",
+    "request-size-limit",
+    "prefix",
+    "path-prefix-service",
+    "pathPrefixService",
+    "token",
+    "tokenize",
+    "detokenize",
+    "router",
+    "proxy",
+    "proxyServerInfo",
+    "virtual",
+    "path-resource",
 ];
 
 /// `handler.yml` as written.
@@ -138,11 +162,17 @@ fn check_known(label: &str, key: &str, id: &str) -> Result<(), ConfigError> {
         return Ok(());
     }
     if SKIPPED.contains(&id) {
-        tracing::warn!(handler = id, file = label, "handler not implemented by this gateway: skipped (observability only)");
+        tracing::warn!(
+            handler = id,
+            file = label,
+            "handler not implemented by this gateway: skipped (observability only)"
+        );
         return Ok(());
     }
     let reason = if REFUSED.contains(&id) {
-        format!("handler '{id}' is not implemented by this gateway; running without it would change security or routing")
+        format!(
+            "handler '{id}' is not implemented by this gateway; running without it would change security or routing"
+        )
     } else {
         format!("unknown handler id '{id}'")
     };
@@ -157,7 +187,11 @@ fn parse_chains(label: &str, raw: &BTreeMap<String, Value>) -> Result<BTreeMap<S
                 other => other.clone(),
             };
             let ids: Vec<String> = serde_json::from_value(list).map_err(|_| {
-                ConfigError::invalid(label, &format!("chains.{name}"), "a chain is a list of ids or {exec: [ids]}")
+                ConfigError::invalid(
+                    label,
+                    &format!("chains.{name}"),
+                    "a chain is a list of ids or {exec: [ids]}",
+                )
             })?;
             Ok((name.clone(), ids))
         })
@@ -176,7 +210,11 @@ fn expand_item(
     if let Some(chain) = chains.get(item) {
         if stack.iter().any(|s| s == item) {
             stack.push(item.to_string());
-            return Err(ConfigError::invalid(label, key, format!("chain '{item}' refers to itself: {}", stack.join(" -> "))));
+            return Err(ConfigError::invalid(
+                label,
+                key,
+                format!("chain '{item}' refers to itself: {}", stack.join(" -> ")),
+            ));
         }
         stack.push(item.to_string());
         for inner in chain {
@@ -187,7 +225,11 @@ fn expand_item(
     }
     let id = handler_id(item);
     if !declared.contains(id) {
-        return Err(ConfigError::invalid(label, key, format!("'{item}' is neither a chain nor a handler listed in handlers")));
+        return Err(ConfigError::invalid(
+            label,
+            key,
+            format!("'{item}' is neither a chain nor a handler listed in handlers"),
+        ));
     }
     if !SKIPPED.contains(&id) {
         out.push(id.to_string());

@@ -31,7 +31,11 @@ fn chains_may_be_exec_maps_and_nest() {
         "defaultHandlers": ["outer"]
     }));
     let a = Activation::resolve("handler.yml", &f).unwrap();
-    assert_eq!(a.handlers_for("/anything", "GET"), ["mcp"], "correlation is skipped, mcp stays");
+    assert_eq!(
+        a.handlers_for("/anything", "GET"),
+        ["mcp"],
+        "correlation is skipped, mcp stays"
+    );
 }
 
 #[test]

@@ -6,9 +6,9 @@
 pub mod app;
 pub mod bootstrap;
 pub mod config;
+pub mod handler;
 pub mod logging;
+pub mod mcp;
 pub mod registry;
 pub mod server;
 pub mod tls;
-pub mod handler;
-pub mod mcp;

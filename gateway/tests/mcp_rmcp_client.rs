@@ -17,19 +17,30 @@ type Client = RunningService<RoleClient, ClientConfig>;
 async fn connect(url: &str, lifecycle: ClientLifecycleMode) -> Client {
     light_gateway::tls::install_crypto_provider();
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
-    let transport = StreamableHttpClientTransport::with_client(http, StreamableHttpClientTransportConfig::with_uri(url));
-    ClientConfig::default().serve_with_lifecycle(transport, lifecycle).await.expect("client connects through the gateway")
+    let transport =
+        StreamableHttpClientTransport::with_client(http, StreamableHttpClientTransportConfig::with_uri(url));
+    ClientConfig::default()
+        .serve_with_lifecycle(transport, lifecycle)
+        .await
+        .expect("client connects through the gateway")
 }
 
 async fn call(client: &Client, tool: &str, arguments: Value) -> Value {
-    let Value::Object(arguments) = arguments else { panic!("object") };
-    let result = client.call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(arguments)).await.expect("tools/call");
+    let Value::Object(arguments) = arguments else {
+        panic!("object")
+    };
+    let result = client
+        .call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(arguments))
+        .await
+        .expect("tools/call");
     serde_json::to_value(result).unwrap()
 }
 
 fn lifecycle(stateless: bool) -> ClientLifecycleMode {
     if stateless {
-        ClientLifecycleMode::Discover { preferred_versions: vec![ProtocolVersion::V_2026_07_28] }
+        ClientLifecycleMode::Discover {
+            preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+        }
     } else {
         ClientLifecycleMode::Initialize
     }
@@ -43,9 +54,20 @@ async fn rmcp_client_lists_and_calls_through_the_gateway(#[case] stateless: bool
     let deployment = deploy("");
     let client = connect(&deployment.url, lifecycle(stateless)).await;
 
-    let mut names: Vec<String> = client.list_all_tools().await.unwrap().into_iter().map(|t| t.name.to_string()).collect();
+    let mut names: Vec<String> = client
+        .list_all_tools()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name.to_string())
+        .collect();
     names.sort();
-    assert_eq!(names, ["add", "b_add", "b_echo", "b_fail", "b_slow", "down", "echo", "echo_b", "fail", "slow"]);
+    assert_eq!(
+        names,
+        [
+            "add", "b_add", "b_echo", "b_fail", "b_slow", "down", "echo", "echo_b", "fail", "slow"
+        ]
+    );
 
     let echo = call(&client, "echo", json!({"msg": "hi"})).await;
     assert_eq!(echo["structuredContent"]["instance"], "backend-a", "{echo}");
@@ -71,5 +93,8 @@ async fn aggregated_tools_are_listed_and_called_with_their_prefix() {
     assert_eq!(echoed["structuredContent"]["instance"], "backend-b");
     let tools = client.list_all_tools().await.unwrap();
     let b_add = tools.iter().find(|t| t.name == "b_add").unwrap();
-    assert!(b_add.input_schema.contains_key("properties"), "the backend's schema is offered");
+    assert!(
+        b_add.input_schema.contains_key("properties"),
+        "the backend's schema is offered"
+    );
 }

@@ -174,5 +174,8 @@ fn nested_keys_are_named_with_dotted_paths() {
 fn defaults_may_be_yaml_maps_and_lists() {
     assert_eq!(resolve("${m:{}}", json!({}), &[]).unwrap(), json!({}));
     assert_eq!(resolve("${m:{a: 1}}", json!({}), &[]).unwrap(), json!({"a": 1}));
-    assert_eq!(resolve("${l:[2025-11-25, 2024-11-05]}", json!({}), &[]).unwrap(), json!(["2025-11-25", "2024-11-05"]));
+    assert_eq!(
+        resolve("${l:[2025-11-25, 2024-11-05]}", json!({}), &[]).unwrap(),
+        json!(["2025-11-25", "2024-11-05"])
+    );
 }

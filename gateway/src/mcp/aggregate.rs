@@ -56,10 +56,16 @@ impl Source {
                 super::backend::CallError::Backend(reason) => reason,
                 super::backend::CallError::JsonRpc(raw) => raw.get().to_string(),
             })?;
-        let tools = listed.get("tools").and_then(Value::as_array).cloned().unwrap_or_default();
+        let tools = listed
+            .get("tools")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         let mut out = Vec::new();
         for item in tools {
-            let Some(backend_name) = item.get("name").and_then(Value::as_str) else { continue };
+            let Some(backend_name) = item.get("name").and_then(Value::as_str) else {
+                continue;
+            };
             let name = prefixed(&self.prefix, backend_name);
             if !valid_tool_name(&name) {
                 tracing::warn!(entry = %self.entry, tool = backend_name, "aggregated tool name cannot be offered; skipped");
@@ -68,14 +74,25 @@ impl Source {
             let tool = Tool {
                 name: name.clone(),
                 backend_name: backend_name.to_string(),
-                target: Target::Mcp { url: self.url.clone(), protocol: self.protocol },
+                target: Target::Mcp {
+                    url: self.url.clone(),
+                    protocol: self.protocol,
+                },
                 timeout: self.timeout,
                 allow_private: self.allow_private,
             };
             let listing = Listing {
                 name,
-                description: item.get("description").and_then(Value::as_str).unwrap_or_default().to_string(),
-                input_schema: item.get("inputSchema").and_then(Value::as_object).cloned().unwrap_or_default(),
+                description: item
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                input_schema: item
+                    .get("inputSchema")
+                    .and_then(Value::as_object)
+                    .cloned()
+                    .unwrap_or_default(),
                 output_schema: item.get("outputSchema").and_then(Value::as_object).cloned(),
             };
             out.push((tool, listing));
@@ -86,7 +103,16 @@ impl Source {
 
 /// `<prefix>_<tool>` with characters outside `[A-Za-z0-9_.-]` replaced by `_`, cut to 128.
 pub fn prefixed(prefix: &str, tool: &str) -> String {
-    let clean: String = tool.chars().map(|c| if c.is_ascii_alphanumeric() || "_.-".contains(c) { c } else { '_' }).collect();
+    let clean: String = tool
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_.-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     let mut name = format!("{prefix}_{clean}");
     name.truncate(128);
     name

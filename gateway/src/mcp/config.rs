@@ -87,7 +87,10 @@ pub struct Era {
 
 impl Default for Era {
     fn default() -> Self {
-        Self { enabled: true, versions: legacy_versions() }
+        Self {
+            enabled: true,
+            versions: legacy_versions(),
+        }
     }
 }
 
@@ -140,9 +143,19 @@ pub enum Bridge {
 
 /// Upstream's stateless tuning keys; anything else under `stateless` is refused.
 const UPSTREAM_STATELESS_KEYS: &[&str] = &[
-    "discoverTtlMs", "discoverCacheScope", "toolsListTtlMs", "toolsListCacheScope", "maxDiscoverCacheEntries",
-    "maxToolsListCacheEntries", "maxToolsListItems", "maxConcurrentRequests", "maxConcurrentRequestsPerPrincipal",
-    "maxConcurrentBackendCallsPerTarget", "maxSubscriptions", "maxSubscriptionsPerPrincipal", "maxSubscriptionDurationMs",
+    "discoverTtlMs",
+    "discoverCacheScope",
+    "toolsListTtlMs",
+    "toolsListCacheScope",
+    "maxDiscoverCacheEntries",
+    "maxToolsListCacheEntries",
+    "maxToolsListItems",
+    "maxConcurrentRequests",
+    "maxConcurrentRequestsPerPrincipal",
+    "maxConcurrentBackendCallsPerTarget",
+    "maxSubscriptions",
+    "maxSubscriptionsPerPrincipal",
+    "maxSubscriptionDurationMs",
 ];
 
 /// Legacy versions this gateway speaks.
@@ -196,8 +209,15 @@ pub struct ToolConfig {
 
 /// Upstream tool keys this gateway does not implement.
 const UPSTREAM_TOOL_KEYS: &[&str] = &[
-    "protocol", "serviceId", "envTag", "endpoint", "executionPlacement", "workflowBinding", "sessionIndependent",
-    "backendCredentialMode", "backendResource",
+    "protocol",
+    "serviceId",
+    "envTag",
+    "endpoint",
+    "executionPlacement",
+    "workflowBinding",
+    "sessionIndependent",
+    "backendCredentialMode",
+    "backendResource",
 ];
 
 /// The kind of backend.
@@ -303,7 +323,11 @@ pub fn is_private(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
             let [a, b, ..] = v4.octets();
-            v4.is_loopback() || v4.is_private() || v4.is_link_local() || v4.is_unspecified() || v4.is_broadcast()
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
                 || (a == 100 && (64..128).contains(&b))
         }
         IpAddr::V6(v6) => {
@@ -327,22 +351,41 @@ impl McpRouterConfig {
             return Err(bad("path", format!("'{}' must start with /", self.path)));
         }
         if self.protocols.legacy.enabled {
-            check_versions(file, "protocols.legacy.versions", &self.protocols.legacy.versions, LEGACY_VERSIONS)?;
+            check_versions(
+                file,
+                "protocols.legacy.versions",
+                &self.protocols.legacy.versions,
+                LEGACY_VERSIONS,
+            )?;
         }
         if self.protocols.stateless.enabled {
-            check_versions(file, "protocols.stateless.versions", &self.protocols.stateless.versions, STATELESS_VERSIONS)?;
+            check_versions(
+                file,
+                "protocols.stateless.versions",
+                &self.protocols.stateless.versions,
+                STATELESS_VERSIONS,
+            )?;
         }
         if !self.protocols.legacy.enabled && !self.protocols.stateless.enabled {
             return Err(bad("protocols", "both eras are disabled".into()));
         }
-        if let Some(key) = self.protocols.stateless.upstream_tuning.keys().find(|k| !UPSTREAM_STATELESS_KEYS.contains(&k.as_str())) {
+        if let Some(key) = self
+            .protocols
+            .stateless
+            .upstream_tuning
+            .keys()
+            .find(|k| !UPSTREAM_STATELESS_KEYS.contains(&k.as_str()))
+        {
             return Err(bad(&format!("protocols.stateless.{key}"), "unknown key".into()));
         }
         let mut seen = HashMap::new();
         for (i, tool) in self.tools.iter().enumerate() {
             tool.validate(file, i)?;
             if let Some(previous) = seen.insert(tool.name.clone(), i) {
-                return Err(bad(&format!("tools[{i}].name"), format!("'{}' is already tools[{previous}]", tool.name)));
+                return Err(bad(
+                    &format!("tools[{i}].name"),
+                    format!("'{}' is already tools[{previous}]", tool.name),
+                ));
             }
         }
         Ok(())
@@ -354,7 +397,11 @@ fn check_versions(file: &str, key: &str, versions: &[String], known: &[&str]) ->
         return Err(ConfigError::invalid(file, key, "no versions listed"));
     }
     match versions.iter().find(|v| !known.contains(&v.as_str())) {
-        Some(v) => Err(ConfigError::invalid(file, key, format!("version '{v}' is not one of {known:?}"))),
+        Some(v) => Err(ConfigError::invalid(
+            file,
+            key,
+            format!("version '{v}' is not one of {known:?}"),
+        )),
         None => Ok(()),
     }
 }
@@ -375,7 +422,10 @@ impl ToolConfig {
 
     /// The name sent to the backend.
     pub fn backend_name(&self) -> &str {
-        self.endpoint_name.as_deref().filter(|n| !n.is_empty()).unwrap_or(&self.name)
+        self.endpoint_name
+            .as_deref()
+            .filter(|n| !n.is_empty())
+            .unwrap_or(&self.name)
     }
 
     /// The backend URL: `targetHost` with `path` appended.
@@ -384,12 +434,19 @@ impl ToolConfig {
     /// No or a malformed `targetHost`.
     pub fn url(&self, file: &str, i: usize) -> Result<url::Url, ConfigError> {
         let key = format!("tools[{i}].targetHost");
-        let base = self.target_host.as_deref().filter(|t| !t.trim().is_empty()).ok_or_else(|| {
-            ConfigError::invalid(file, &key, format!("tool '{}' has no targetHost", self.name))
-        })?;
-        let mut url = url::Url::parse(base.trim()).map_err(|e| ConfigError::invalid(file, &key, format!("'{base}' is not a URL: {e}")))?;
+        let base = self
+            .target_host
+            .as_deref()
+            .filter(|t| !t.trim().is_empty())
+            .ok_or_else(|| ConfigError::invalid(file, &key, format!("tool '{}' has no targetHost", self.name)))?;
+        let mut url = url::Url::parse(base.trim())
+            .map_err(|e| ConfigError::invalid(file, &key, format!("'{base}' is not a URL: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-            return Err(ConfigError::invalid(file, &key, format!("'{base}' is not an http(s) URL")));
+            return Err(ConfigError::invalid(
+                file,
+                &key,
+                format!("'{base}' is not an http(s) URL"),
+            ));
         }
         let base_path = url.path().trim_end_matches('/').to_string();
         let tool_path = self.path.trim().trim_start_matches('/');
@@ -405,7 +462,11 @@ impl ToolConfig {
     fn validate(&self, file: &str, i: usize) -> Result<(), ConfigError> {
         let key = |k: &str| format!("tools[{i}].{k}");
         if !valid_tool_name(&self.name) {
-            return Err(ConfigError::invalid(file, &key("name"), format!("'{}' is not 1-128 characters of [A-Za-z0-9_.-]", self.name)));
+            return Err(ConfigError::invalid(
+                file,
+                &key("name"),
+                format!("'{}' is not 1-128 characters of [A-Za-z0-9_.-]", self.name),
+            ));
         }
         if let Some(k) = self.upstream_only.keys().next() {
             let reason = if UPSTREAM_TOOL_KEYS.contains(&k.as_str()) {
@@ -416,26 +477,50 @@ impl ToolConfig {
             return Err(ConfigError::invalid(file, &key(k), reason));
         }
         if !self.input_schema.is_object() {
-            return Err(ConfigError::invalid(file, &key("inputSchema"), "must be a JSON schema object"));
+            return Err(ConfigError::invalid(
+                file,
+                &key("inputSchema"),
+                "must be a JSON schema object",
+            ));
         }
         let url = self.url(file, i)?;
         if let Some(host) = url.host_str() {
-            let literal = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().ok();
+            let literal = host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<IpAddr>()
+                .ok();
             if literal.is_some_and(is_private) && !self.allow_private_target() {
-                return Err(ConfigError::invalid(file, &key("targetHost"), format!(
-                    "{host} is a loopback or private address; set toolMetadata.runtime.allowPrivateTargetHost: true for approved internal targets"
-                )));
+                return Err(ConfigError::invalid(
+                    file,
+                    &key("targetHost"),
+                    format!(
+                        "{host} is a loopback or private address; set toolMetadata.runtime.allowPrivateTargetHost: true for approved internal targets"
+                    ),
+                ));
             }
         }
         if let Some(aggregate) = &self.aggregate {
             if self.api_type != ApiType::Mcp {
-                return Err(ConfigError::invalid(file, &key("aggregate"), "aggregation needs apiType: mcp"));
+                return Err(ConfigError::invalid(
+                    file,
+                    &key("aggregate"),
+                    "aggregation needs apiType: mcp",
+                ));
             }
             if !valid_tool_name(&aggregate.prefix) || aggregate.prefix.len() > 64 {
-                return Err(ConfigError::invalid(file, &key("aggregate.prefix"), "must be 1-64 characters of [A-Za-z0-9_.-]"));
+                return Err(ConfigError::invalid(
+                    file,
+                    &key("aggregate.prefix"),
+                    "must be 1-64 characters of [A-Za-z0-9_.-]",
+                ));
             }
             if aggregate.refresh_interval_ms < 1000 {
-                return Err(ConfigError::invalid(file, &key("aggregate.refreshIntervalMs"), "must be at least 1000"));
+                return Err(ConfigError::invalid(
+                    file,
+                    &key("aggregate.refreshIntervalMs"),
+                    "must be at least 1000",
+                ));
             }
         }
         Ok(())

@@ -115,6 +115,10 @@ pub struct Reply {
 impl Reply {
     /// A reply with no body.
     pub fn empty(status: u16) -> Self {
-        Self { status, headers: Vec::new(), body: Body::Empty }
+        Self {
+            status,
+            headers: Vec::new(),
+            body: Body::Empty,
+        }
     }
 }

@@ -45,11 +45,19 @@ pub enum Answer {
 /// Picks the answer's media type from `Accept`: JSON when accepted (the cheaper one), else SSE;
 /// `None` when neither is (406).
 pub fn answer_mode(headers: &HeaderMap) -> Option<Answer> {
-    let accept = headers.get_all(http::header::ACCEPT).iter().filter_map(|v| v.to_str().ok()).collect::<Vec<_>>().join(",");
+    let accept = headers
+        .get_all(http::header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(",");
     if accept.trim().is_empty() {
         return Some(Answer::Json);
     }
-    let types: Vec<&str> = accept.split(',').map(|t| t.split(';').next().unwrap_or("").trim()).collect();
+    let types: Vec<&str> = accept
+        .split(',')
+        .map(|t| t.split(';').next().unwrap_or("").trim())
+        .collect();
     let has = |t: &str| types.iter().any(|x| x.eq_ignore_ascii_case(t));
     if has("application/json") || has("application/*") || has("*/*") {
         Some(Answer::Json)
@@ -66,14 +74,22 @@ pub fn origin_allowed(config: &McpRouterConfig, headers: &HeaderMap) -> bool {
         return true;
     };
     config.origin_allowlist.is_empty()
-        || config.origin_allowlist.iter().any(|allowed| allowed == "*" || allowed.eq_ignore_ascii_case(origin.trim_end_matches('/')))
+        || config
+            .origin_allowlist
+            .iter()
+            .any(|allowed| allowed == "*" || allowed.eq_ignore_ascii_case(origin.trim_end_matches('/')))
 }
 
 /// Decides the era of a request from the header, `_meta` and the method.
 ///
 /// # Errors
 /// A version nobody serves, or a header that disagrees with `_meta`.
-pub fn era(config: &McpRouterConfig, headers: &HeaderMap, method: &str, meta_version: Option<&str>) -> Result<Era, Refusal> {
+pub fn era(
+    config: &McpRouterConfig,
+    headers: &HeaderMap,
+    method: &str,
+    meta_version: Option<&str>,
+) -> Result<Era, Refusal> {
     let header_version = headers.get(HEADER_PROTOCOL_VERSION).and_then(|v| v.to_str().ok());
     let stateless = &config.protocols.stateless;
     let legacy = &config.protocols.legacy;
@@ -81,15 +97,23 @@ pub fn era(config: &McpRouterConfig, headers: &HeaderMap, method: &str, meta_ver
     if let (Some(h), Some(m)) = (header_version, meta_version)
         && h != m
     {
-        return Err(Refusal::HeaderMismatch(format!("MCP-Protocol-Version {h} does not match _meta protocolVersion {m}")));
+        return Err(Refusal::HeaderMismatch(format!(
+            "MCP-Protocol-Version {h} does not match _meta protocolVersion {m}"
+        )));
     }
     let version = meta_version.or(header_version);
     if method == "initialize" && meta_version.is_none() {
-        return if legacy.enabled { Ok(Era::Legacy) } else { Err(unsupported(config, "initialize")) };
+        return if legacy.enabled {
+            Ok(Era::Legacy)
+        } else {
+            Err(unsupported(config, "initialize"))
+        };
     }
     match version {
         Some(v) if is_stateless(v) => Ok(Era::Stateless(v.to_string())),
-        Some(v) if legacy.enabled && legacy.versions.iter().any(|l| l == v) && meta_version.is_none() => Ok(Era::Legacy),
+        Some(v) if legacy.enabled && legacy.versions.iter().any(|l| l == v) && meta_version.is_none() => {
+            Ok(Era::Legacy)
+        }
         Some(v) => Err(unsupported(config, v)),
         None if method == "server/discover" => match stateless.versions.first() {
             Some(v) if stateless.enabled => Ok(Era::Stateless(v.clone())),
@@ -100,7 +124,10 @@ pub fn era(config: &McpRouterConfig, headers: &HeaderMap, method: &str, meta_ver
 }
 
 fn unsupported(config: &McpRouterConfig, asked: &str) -> Refusal {
-    Refusal::UnsupportedVersion(format!("{asked} is not supported; supported: {}", supported(config).join(", ")))
+    Refusal::UnsupportedVersion(format!(
+        "{asked} is not supported; supported: {}",
+        supported(config).join(", ")
+    ))
 }
 
 /// Every version served, stateless first.
@@ -125,15 +152,21 @@ pub fn check_stateless_headers(headers: &HeaderMap, method: &str, tool: Option<&
     match get(HEADER_METHOD) {
         None => return Err(Refusal::HeaderMismatch("missing required Mcp-Method header".into())),
         Some(m) if m != method => {
-            return Err(Refusal::HeaderMismatch(format!("Mcp-Method header {m} does not match body method {method}")));
+            return Err(Refusal::HeaderMismatch(format!(
+                "Mcp-Method header {m} does not match body method {method}"
+            )));
         }
         Some(_) => {}
     }
     if let Some(expected) = tool {
-        let raw = get(HEADER_NAME).ok_or_else(|| Refusal::HeaderMismatch(format!("missing required Mcp-Name header for {method}")))?;
-        let decoded = decode_header_value(raw).ok_or_else(|| Refusal::HeaderMismatch("Mcp-Name header is not valid Base64".into()))?;
+        let raw = get(HEADER_NAME)
+            .ok_or_else(|| Refusal::HeaderMismatch(format!("missing required Mcp-Name header for {method}")))?;
+        let decoded = decode_header_value(raw)
+            .ok_or_else(|| Refusal::HeaderMismatch("Mcp-Name header is not valid Base64".into()))?;
         if decoded != expected {
-            return Err(Refusal::HeaderMismatch(format!("Mcp-Name header {decoded} does not match body name {expected}")));
+            return Err(Refusal::HeaderMismatch(format!(
+                "Mcp-Name header {decoded} does not match body name {expected}"
+            )));
         }
     }
     Ok(())

@@ -33,15 +33,26 @@ fn era_is_chosen_per_request(
 
 #[test]
 fn unknown_versions_are_refused_listing_the_supported_ones() {
-    let err = era(&config(), &headers(&[("mcp-protocol-version", "1999-01-01")]), "tools/list", None).unwrap_err();
-    let Refusal::UnsupportedVersion(text) = err else { panic!("{err:?}") };
+    let err = era(
+        &config(),
+        &headers(&[("mcp-protocol-version", "1999-01-01")]),
+        "tools/list",
+        None,
+    )
+    .unwrap_err();
+    let Refusal::UnsupportedVersion(text) = err else {
+        panic!("{err:?}")
+    };
     assert!(text.contains("2026-07-28") && text.contains("2024-11-05"), "{text}");
 }
 
 #[test]
 fn header_and_meta_versions_must_agree() {
     let h = headers(&[("mcp-protocol-version", "2025-11-25")]);
-    assert!(matches!(era(&config(), &h, "tools/list", Some("2026-07-28")), Err(Refusal::HeaderMismatch(_))));
+    assert!(matches!(
+        era(&config(), &h, "tools/list", Some("2026-07-28")),
+        Err(Refusal::HeaderMismatch(_))
+    ));
 }
 
 #[rstest]

@@ -7,7 +7,9 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
-use rmcp::model::{DiscoverResult, Implementation, InitializeResult, ProtocolVersion, ServerCapabilities, ToolsCapability};
+use rmcp::model::{
+    DiscoverResult, Implementation, InitializeResult, ProtocolVersion, ServerCapabilities, ToolsCapability,
+};
 use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 
@@ -98,7 +100,12 @@ impl Router {
     /// Answers one HTTP request on the MCP path.
     pub async fn handle(self: &Arc<Self>, request: HttpRequest<'_>) -> Reply {
         if !protocol::origin_allowed(&self.config, request.headers) {
-            return error_reply(403, None, &McpError::InvalidRequest("Origin is not in originAllowlist".into()), Answer::Json);
+            return error_reply(
+                403,
+                None,
+                &McpError::InvalidRequest("Origin is not in originAllowlist".into()),
+                Answer::Json,
+            );
         }
         match *request.method {
             Method::POST => self.post(request).await,
@@ -133,14 +140,21 @@ impl Router {
     async fn post(self: &Arc<Self>, request: HttpRequest<'_>) -> Reply {
         let Some(mode) = protocol::answer_mode(request.headers) else {
             let mut reply = Reply::empty(406);
-            reply.headers.push((http::header::ACCEPT, "application/json, text/event-stream".into()));
+            reply
+                .headers
+                .push((http::header::ACCEPT, "application/json, text/event-stream".into()));
             return reply;
         };
         let message = match wire::parse(request.body) {
             Ok(m) => m,
             Err(ParseError::Json(e)) => return error_reply(400, None, &McpError::Parse(e), mode),
             Err(ParseError::Batch) => {
-                return error_reply(400, None, &McpError::InvalidRequest("batch requests are not supported".into()), mode);
+                return error_reply(
+                    400,
+                    None,
+                    &McpError::InvalidRequest("batch requests are not supported".into()),
+                    mode,
+                );
             }
             Err(ParseError::NotJsonRpc(e)) => return error_reply(400, None, &McpError::InvalidRequest(e.into()), mode),
         };
@@ -165,11 +179,18 @@ impl Router {
     ) -> Result<Reply, McpError> {
         let raw_params = message.params.map_or("{}", RawValue::get);
         let call: Option<CallParams> = if method == "tools/call" {
-            Some(serde_json::from_str(raw_params).map_err(|e| McpError::InvalidParams(format!("tools/call params: {e}")))?)
+            Some(
+                serde_json::from_str(raw_params)
+                    .map_err(|e| McpError::InvalidParams(format!("tools/call params: {e}")))?,
+            )
         } else {
             None
         };
-        let common: CommonParams = if call.is_some() { CommonParams::default() } else { serde_json::from_str(raw_params).unwrap_or_default() };
+        let common: CommonParams = if call.is_some() {
+            CommonParams::default()
+        } else {
+            serde_json::from_str(raw_params).unwrap_or_default()
+        };
         let meta_version = match &call {
             Some(c) => c.meta.as_ref().and_then(|m| m.protocol_version.as_deref()),
             None => common.meta.as_ref().and_then(|m| m.protocol_version.as_deref()),
@@ -180,10 +201,13 @@ impl Router {
         };
         match era {
             Era::Stateless(version) => {
-                protocol::check_stateless_headers(request.headers, method, call.as_ref().map(|c| c.name.as_ref())).map_err(|r| self.refusal(r))?;
+                protocol::check_stateless_headers(request.headers, method, call.as_ref().map(|c| c.name.as_ref()))
+                    .map_err(|r| self.refusal(r))?;
                 self.stateless(id, method, &version, call, request.headers, mode).await
             }
-            Era::Legacy if method == "initialize" => self.initialize(id, common.protocol_version.as_deref(), request.client, mode),
+            Era::Legacy if method == "initialize" => {
+                self.initialize(id, common.protocol_version.as_deref(), request.client, mode)
+            }
             Era::Legacy => {
                 let session = self.session(request.headers)?;
                 self.legacy(id, method, session, call, request.headers, mode).await
@@ -199,7 +223,10 @@ impl Router {
     }
 
     fn session(&self, headers: &HeaderMap) -> Result<Arc<Session>, McpError> {
-        let id = headers.get(HEADER_SESSION_ID).and_then(|v| v.to_str().ok()).ok_or(McpError::MissingSession)?;
+        let id = headers
+            .get(HEADER_SESSION_ID)
+            .and_then(|v| v.to_str().ok())
+            .ok_or(McpError::MissingSession)?;
         self.sessions.get(id).map_err(|expired| {
             if let Some(session) = expired {
                 self.end(vec![session]);
@@ -211,7 +238,10 @@ impl Router {
     fn initialize(&self, id: &RawValue, asked: Option<&str>, client: IpAddr, mode: Answer) -> Result<Reply, McpError> {
         let versions = &self.config.protocols.legacy.versions;
         // Agree on the client's version when served, else offer our preferred one (spec).
-        let version = asked.filter(|v| versions.iter().any(|s| s == v)).unwrap_or(&versions[0]).to_string();
+        let version = asked
+            .filter(|v| versions.iter().any(|s| s == v))
+            .unwrap_or(&versions[0])
+            .to_string();
         let (created, expired) = self.sessions.create(client, &version);
         self.end(expired);
         let session = created.map_err(|full| match full {
@@ -223,8 +253,12 @@ impl Router {
             .with_protocol_version(version_of(&version));
         let result = serde_json::to_string(&result).unwrap_or_default();
         let mut reply = answer(&wire::result_frame(id, &result), mode);
-        reply.headers.push((HeaderName::from_static(HEADER_SESSION_ID), session.id.clone()));
-        reply.headers.push((HeaderName::from_static(HEADER_PROTOCOL_VERSION), version));
+        reply
+            .headers
+            .push((HeaderName::from_static(HEADER_SESSION_ID), session.id.clone()));
+        reply
+            .headers
+            .push((HeaderName::from_static(HEADER_PROTOCOL_VERSION), version));
         Ok(reply)
     }
 
@@ -238,7 +272,10 @@ impl Router {
         mode: Answer,
     ) -> Result<Reply, McpError> {
         match method {
-            "tools/list" => Ok(answer(&wire::result_frame(id, self.tools.load().list_json(false)), mode)),
+            "tools/list" => Ok(answer(
+                &wire::result_frame(id, self.tools.load().list_json(false)),
+                mode,
+            )),
             "ping" => Ok(answer(&wire::result_frame(id, "{}"), mode)),
             "tools/call" => self.tools_call(id, call, Owner::Frontend(session), headers, mode).await,
             other => Err(McpError::MethodNotFound(other.to_string())),
@@ -256,15 +293,24 @@ impl Router {
     ) -> Result<Reply, McpError> {
         match method {
             "server/discover" => {
-                let versions = protocol::supported(&self.config).iter().map(|v| version_of(v)).collect();
+                let versions = protocol::supported(&self.config)
+                    .iter()
+                    .map(|v| version_of(v))
+                    .collect();
                 let mut result = DiscoverResult::new(versions, capabilities());
                 result.set_server_info(self.server_info.clone());
-                Ok(answer(&wire::result_frame(id, &serde_json::to_string(&result).unwrap_or_default()), mode))
+                Ok(answer(
+                    &wire::result_frame(id, &serde_json::to_string(&result).unwrap_or_default()),
+                    mode,
+                ))
             }
             "tools/list" => Ok(answer(&wire::result_frame(id, self.tools.load().list_json(true)), mode)),
             "ping" => Ok(answer(&wire::result_frame(id, "{}"), mode)),
             "tools/call" => self.tools_call(id, call, Owner::Bridge, headers, mode).await,
-            "initialize" => Err(McpError::UnsupportedVersion(format!("initialize is not part of {version}"), protocol::supported(&self.config))),
+            "initialize" => Err(McpError::UnsupportedVersion(
+                format!("initialize is not part of {version}"),
+                protocol::supported(&self.config),
+            )),
             other => Err(McpError::MethodNotFound(other.to_string())),
         }
     }
@@ -298,12 +344,29 @@ impl Router {
         let arguments = match call.arguments {
             None => RawValue::from_string("{}".into()).map_err(|e| McpError::InvalidParams(e.to_string()))?,
             Some(raw) if raw.get().trim_start().starts_with('{') => raw.to_owned(),
-            Some(_) => return Err(McpError::InvalidParams(format!("arguments of '{}' must be an object", call.name))),
+            Some(_) => {
+                return Err(McpError::InvalidParams(format!(
+                    "arguments of '{}' must be an object",
+                    call.name
+                )));
+            }
         };
         let tools = self.tools.load();
-        let tool = tools.get(&call.name).cloned().ok_or_else(|| McpError::InvalidParams(format!("unknown tool '{}'", call.name)))?;
-        let legacy_backend = matches!(tool.target, Target::Mcp { protocol: BackendProtocol::Legacy, .. });
-        if matches!(owner, Owner::Bridge) && legacy_backend && self.config.protocols.stateless.stateless_to_legacy_bridge == Bridge::Reject {
+        let tool = tools
+            .get(&call.name)
+            .cloned()
+            .ok_or_else(|| McpError::InvalidParams(format!("unknown tool '{}'", call.name)))?;
+        let legacy_backend = matches!(
+            tool.target,
+            Target::Mcp {
+                protocol: BackendProtocol::Legacy,
+                ..
+            }
+        );
+        if matches!(owner, Owner::Bridge)
+            && legacy_backend
+            && self.config.protocols.stateless.stateless_to_legacy_bridge == Bridge::Reject
+        {
             return Err(McpError::Backend {
                 tool: tool.name.clone(),
                 reason: "its backend speaks only the legacy era and statelessToLegacyBridge is reject".into(),
@@ -317,13 +380,21 @@ impl Router {
                 Owner::Frontend(session) => &session.backends,
                 Owner::Bridge => &router.backends.bridge,
             };
-            let call = Call { arguments: &arguments, forward: &forward, sessions, notifications };
+            let call = Call {
+                arguments: &arguments,
+                forward: &forward,
+                sessions,
+                notifications,
+            };
             match router.backends.call(&tool, call).await {
                 Ok(result) => wire::result_frame(&id, &result),
                 Err(CallError::JsonRpc(error)) => error_frame_raw(&id, &error),
                 Err(CallError::Backend(reason)) => {
                     tracing::warn!(tool = %tool.name, reason, "tool call failed");
-                    let e = McpError::Backend { tool: tool.name.clone(), reason };
+                    let e = McpError::Backend {
+                        tool: tool.name.clone(),
+                        reason,
+                    };
                     wire::error_frame(Some(&id), &e.to_error_data())
                 }
             }
@@ -336,14 +407,22 @@ impl Router {
                     let frame = run(Some(&tx)).await;
                     let _ = tx.send(wire::sse_event(&frame)).await;
                 });
-                Ok(Reply { status: 200, headers: sse_headers(), body: Body::Events(rx) })
+                Ok(Reply {
+                    status: 200,
+                    headers: sse_headers(),
+                    body: Body::Events(rx),
+                })
             }
         }
     }
 }
 
 fn error_frame_raw(id: &RawValue, error: &RawValue) -> Bytes {
-    Bytes::from(format!(r#"{{"jsonrpc":"2.0","id":{},"error":{}}}"#, id.get(), error.get()))
+    Bytes::from(format!(
+        r#"{{"jsonrpc":"2.0","id":{},"error":{}}}"#,
+        id.get(),
+        error.get()
+    ))
 }
 
 fn sse_headers() -> Vec<(HeaderName, String)> {
@@ -361,7 +440,11 @@ fn answer(frame: &Bytes, mode: Answer) -> Reply {
             headers: vec![(http::header::CONTENT_TYPE, "application/json".into())],
             body: Body::Full(frame.clone()),
         },
-        Answer::Sse => Reply { status: 200, headers: sse_headers(), body: Body::Full(wire::sse_event(frame)) },
+        Answer::Sse => Reply {
+            status: 200,
+            headers: sse_headers(),
+            body: Body::Full(wire::sse_event(frame)),
+        },
     }
 }
 

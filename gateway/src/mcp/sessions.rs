@@ -52,7 +52,13 @@ pub struct Sessions {
 impl Sessions {
     /// An empty table with these limits.
     pub fn new(max_total: usize, max_per_client: usize, idle: Duration) -> Self {
-        Self { table: Mutex::default(), max_total, max_per_client, idle, epoch: Instant::now() }
+        Self {
+            table: Mutex::default(),
+            max_total,
+            max_per_client,
+            idle,
+            epoch: Instant::now(),
+        }
     }
 
     fn now_ms(&self) -> u64 {

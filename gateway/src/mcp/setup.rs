@@ -33,11 +33,19 @@ pub fn build(rt: &RuntimeConfig, env: &dyn Env, tls: rustls::ClientConfig) -> Re
     let (config, file) = rt.file::<McpRouterConfig>(env, "mcp-router.yml")?;
     config.validate(&file)?;
     if !config.enabled || !activation.mcp_on_path(&config.path) {
-        let reason = if config.enabled { "no handler.yml path runs the mcp handler" } else { "mcp-router.enabled is false" };
+        let reason = if config.enabled {
+            "no handler.yml path runs the mcp handler"
+        } else {
+            "mcp-router.enabled is false"
+        };
         if config.tools.is_empty() {
             info!(reason, "MCP router off");
         } else {
-            warn!(reason, tools = config.tools.len(), "MCP router off although tools are configured");
+            warn!(
+                reason,
+                tools = config.tools.len(),
+                "MCP router off although tools are configured"
+            );
         }
         return Ok(None);
     }
@@ -53,7 +61,11 @@ pub fn build(rt: &RuntimeConfig, env: &dyn Env, tls: rustls::ClientConfig) -> Re
     let backends = Backends::new(tls, config.max_response_body_bytes)?;
     info!(path = %config.path, tools = static_tools.len(), aggregated = sources.len(), "MCP router on");
     let router = Arc::new(Router::new(config, ToolTable::new(static_tools.clone()), backends));
-    Ok(Some(McpService { router, static_tools, sources }))
+    Ok(Some(McpService {
+        router,
+        static_tools,
+        sources,
+    }))
 }
 
 impl McpService {
@@ -64,7 +76,9 @@ impl McpService {
         for (source, kept) in self.sources.iter().zip(previous.iter_mut()) {
             match source.fetch(&self.router.backends).await {
                 Ok(found) => *kept = found,
-                Err(reason) => warn!(entry = %source.entry, backend = %source.url, reason, "aggregated tools/list failed; keeping the last list"),
+                Err(reason) => {
+                    warn!(entry = %source.entry, backend = %source.url, reason, "aggregated tools/list failed; keeping the last list")
+                }
             }
         }
         let mut all = self.static_tools.clone();
@@ -86,7 +100,9 @@ impl McpService {
 
     /// Refreshes forever at the shortest configured interval (run it on a background task).
     pub async fn refresh_forever(self: Arc<Self>, mut previous: Vec<Vec<(Tool, Listing)>>) {
-        let Some(every) = self.sources.iter().map(|s| s.refresh).min() else { return };
+        let Some(every) = self.sources.iter().map(|s| s.refresh).min() else {
+            return;
+        };
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         loop {
             tick.tick().await;

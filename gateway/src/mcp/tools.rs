@@ -68,7 +68,10 @@ pub struct ToolTable {
 
 /// Upstream's alias key: lower-cased ASCII letters and digits only (`Get_Weather` ~ `getweather`).
 pub fn alias_key(name: &str) -> String {
-    name.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect()
+    name.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
 }
 
 impl ToolTable {
@@ -81,10 +84,15 @@ impl ToolTable {
             let key = alias_key(&tool.name);
             if !key.is_empty() {
                 // Two tools with one alias: the alias resolves to neither (ambiguous).
-                table.by_alias.entry(key).and_modify(|slot| *slot = None).or_insert_with(|| Some(tool.clone()));
+                table
+                    .by_alias
+                    .entry(key)
+                    .and_modify(|slot| *slot = None)
+                    .or_insert_with(|| Some(tool.clone()));
             }
             table.by_name.insert(tool.name.clone(), tool);
-            let mut rmcp_tool = rmcp::model::Tool::new(listing.name, listing.description, Arc::new(listing.input_schema));
+            let mut rmcp_tool =
+                rmcp::model::Tool::new(listing.name, listing.description, Arc::new(listing.input_schema));
             if let Some(output) = listing.output_schema {
                 rmcp_tool = rmcp_tool.with_raw_output_schema(Arc::new(output));
             }
@@ -102,12 +110,18 @@ impl ToolTable {
 
     /// The tool called `name`, else the one tool whose alias matches.
     pub fn get(&self, name: &str) -> Option<&Arc<Tool>> {
-        self.by_name.get(name).or_else(|| self.by_alias.get(&alias_key(name)).and_then(Option::as_ref))
+        self.by_name
+            .get(name)
+            .or_else(|| self.by_alias.get(&alias_key(name)).and_then(Option::as_ref))
     }
 
     /// The serialised tools/list result for an era.
     pub fn list_json(&self, stateless: bool) -> &str {
-        if stateless { &self.stateless_list } else { &self.legacy_list }
+        if stateless {
+            &self.stateless_list
+        } else {
+            &self.legacy_list
+        }
     }
 
     /// How many tools.
@@ -124,8 +138,14 @@ impl ToolTable {
 /// The tool and listing for a configured (non-aggregate) entry; the URL was validated.
 pub fn from_config(tool: &ToolConfig, url: url::Url, default_timeout: Duration) -> (Tool, Listing) {
     let target = match tool.api_type {
-        ApiType::Mcp => Target::Mcp { url, protocol: tool.backend_mcp_protocol.unwrap_or_default() },
-        ApiType::Http => Target::Http { url, method: tool.method },
+        ApiType::Mcp => Target::Mcp {
+            url,
+            protocol: tool.backend_mcp_protocol.unwrap_or_default(),
+        },
+        ApiType::Http => Target::Http {
+            url,
+            method: tool.method,
+        },
     };
     let listing = Listing {
         name: tool.name.clone(),
@@ -156,11 +176,19 @@ mod tests {
         let t = Tool {
             name: name.into(),
             backend_name: name.into(),
-            target: Target::Mcp { url, protocol: BackendProtocol::Legacy },
+            target: Target::Mcp {
+                url,
+                protocol: BackendProtocol::Legacy,
+            },
             timeout: Duration::from_secs(1),
             allow_private: false,
         };
-        let l = Listing { name: name.into(), description: "d".into(), input_schema: JsonObject::new(), output_schema: None };
+        let l = Listing {
+            name: name.into(),
+            description: "d".into(),
+            input_schema: JsonObject::new(),
+            output_schema: None,
+        };
         (t, l)
     }
 

@@ -132,7 +132,8 @@ mod tests {
 
     #[test]
     fn a_request_is_parsed_once_with_raw_params() {
-        let body = br#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo","arguments":{"a":[1,2]}}}"#;
+        let body =
+            br#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo","arguments":{"a":[1,2]}}}"#;
         let m = parse(body).unwrap();
         assert_eq!(m.id.unwrap().get(), "7");
         let p: CallParams = serde_json::from_str(m.params.unwrap().get()).unwrap();
@@ -144,7 +145,10 @@ mod tests {
     fn batches_bad_json_and_missing_version_are_told_apart() {
         assert_eq!(parse(b" [{}]").unwrap_err(), ParseError::Batch);
         assert!(matches!(parse(b"{nope").unwrap_err(), ParseError::Json(_)));
-        assert!(matches!(parse(br#"{"id":1,"method":"x"}"#).unwrap_err(), ParseError::NotJsonRpc(_)));
+        assert!(matches!(
+            parse(br#"{"id":1,"method":"x"}"#).unwrap_err(),
+            ParseError::NotJsonRpc(_)
+        ));
     }
 
     #[test]
@@ -152,7 +156,8 @@ mod tests {
         let id = RawValue::from_string("\"a\"".into()).unwrap();
         let ok: Value = serde_json::from_slice(&result_frame(&id, r#"{"x":1}"#)).unwrap();
         assert_eq!(ok, serde_json::json!({"jsonrpc":"2.0","id":"a","result":{"x":1}}));
-        let err: Value = serde_json::from_slice(&error_frame(None, &ErrorData::new(ErrorCode::PARSE_ERROR, "bad", None))).unwrap();
+        let err: Value =
+            serde_json::from_slice(&error_frame(None, &ErrorData::new(ErrorCode::PARSE_ERROR, "bad", None))).unwrap();
         assert_eq!(err["error"]["code"], -32700);
         assert!(err["id"].is_null());
     }

@@ -33,7 +33,13 @@ impl Gateway {
 }
 
 /// Writes a small complete response; `close` ends the connection after it.
-async fn respond(session: &mut Session, status: u16, content_type: &str, body: &'static [u8], close: bool) -> Result<bool> {
+async fn respond(
+    session: &mut Session,
+    status: u16,
+    content_type: &str,
+    body: &'static [u8],
+    close: bool,
+) -> Result<bool> {
     let mut header = ResponseHeader::build(status, Some(4))?;
     header.insert_header("content-type", content_type)?;
     header.insert_header("content-length", body.len().to_string())?;
@@ -43,13 +49,19 @@ async fn respond(session: &mut Session, status: u16, content_type: &str, body: &
         session.set_keepalive(None);
     }
     session.write_response_header(Box::new(header), false).await?;
-    session.write_response_body(Some(Bytes::from_static(body)), true).await?;
+    session
+        .write_response_body(Some(Bytes::from_static(body)), true)
+        .await?;
     Ok(true)
 }
 
 /// Reads the whole body; `None` once it passes `limit` (the rest is not read).
 async fn read_body(session: &mut Session, limit: usize) -> Result<Option<Vec<u8>>> {
-    let declared = session.req_header().headers.get("content-length").and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    let declared = session
+        .req_header()
+        .headers
+        .get("content-length")
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
         return Ok(None);
     }
@@ -96,13 +108,25 @@ impl Gateway {
         let Some(body) = read_body(session, limit).await? else {
             let error = McpError::InvalidRequest(format!("the body exceeds maxRequestBodyBytes ({limit})"));
             let frame = crate::mcp::wire::error_frame(None, &error.to_error_data());
-            let reply = Reply { status: 413, headers: vec![(http::header::CONTENT_TYPE, "application/json".into())], body: Body::Full(frame) };
+            let reply = Reply {
+                status: 413,
+                headers: vec![(http::header::CONTENT_TYPE, "application/json".into())],
+                body: Body::Full(frame),
+            };
             session.set_keepalive(None);
             return write_reply(session, reply).await;
         };
-        let client = session.client_addr().and_then(|a| a.as_inet()).map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
+        let client = session
+            .client_addr()
+            .and_then(|a| a.as_inet())
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
         let head = session.req_header();
-        let request = HttpRequest { method: &head.method, headers: &head.headers, body: &body, client };
+        let request = HttpRequest {
+            method: &head.method,
+            headers: &head.headers,
+            body: &body,
+            client,
+        };
         let reply = router.handle(request).await;
         write_reply(session, reply).await
     }
@@ -123,12 +147,21 @@ impl ProxyHttp for Gateway {
             Decision::Health => respond(session, 200, "text/plain", b"ok", false).await,
             Decision::Unavailable => respond(session, 503, "text/plain", b"gateway not ready\n", true).await,
             Decision::Admit => match &self.mcp {
-                Some(router) if session.req_header().uri.path() == router.config().path => self.serve_mcp(session, router).await,
+                Some(router) if session.req_header().uri.path() == router.config().path => {
+                    self.serve_mcp(session, router).await
+                }
                 _ => {
                     // Read (and drop) the body first: the request stays in flight until the
                     // client has sent it, and the connection stays usable for keep-alive.
                     while session.read_request_body().await?.is_some() {}
-                    respond(session, 404, "application/json", br#"{"error":"no route for this path"}"#, false).await
+                    respond(
+                        session,
+                        404,
+                        "application/json",
+                        br#"{"error":"no route for this path"}"#,
+                        false,
+                    )
+                    .await
                 }
             },
         }

@@ -60,7 +60,13 @@ pub fn deploy(extra: &str) -> McpDeployment {
     let app = AppDir::new(&values);
     let gateway = Gateway::start(&app, None);
     gateway.wait_ready();
-    McpDeployment { a, b, gateway, url: format!("http://127.0.0.1:{port}/mcp"), _app: app }
+    McpDeployment {
+        a,
+        b,
+        gateway,
+        url: format!("http://127.0.0.1:{port}/mcp"),
+        _app: app,
+    }
 }
 
 /// The text of a tools/call result's first content item.

@@ -13,11 +13,21 @@ use crate::mcp::config::HttpMethod;
 ///
 /// # Errors
 /// [`CallError::Backend`] when there is no usable answer.
-pub async fn call(client: &reqwest::Client, max: usize, url: &url::Url, method: HttpMethod, call: &Call<'_>) -> Result<String, CallError> {
+pub async fn call(
+    client: &reqwest::Client,
+    max: usize,
+    url: &url::Url,
+    method: HttpMethod,
+    call: &Call<'_>,
+) -> Result<String, CallError> {
     let mut request = match method {
         HttpMethod::Get | HttpMethod::Delete => {
             let args: Map<String, Value> = serde_json::from_str(call.arguments.get()).unwrap_or_default();
-            let verb = if method == HttpMethod::Get { reqwest::Method::GET } else { reqwest::Method::DELETE };
+            let verb = if method == HttpMethod::Get {
+                reqwest::Method::GET
+            } else {
+                reqwest::Method::DELETE
+            };
             client.request(verb, url.clone()).query(&query_pairs(&args))
         }
         HttpMethod::Post | HttpMethod::Put | HttpMethod::Patch => {
@@ -43,7 +53,9 @@ pub async fn call(client: &reqwest::Client, max: usize, url: &url::Url, method: 
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| transport_error(url, &e))?;
         if body.len() + chunk.len() > max {
-            return Err(CallError::Backend(format!("backend {url} answer exceeds maxResponseBodyBytes ({max})")));
+            return Err(CallError::Backend(format!(
+                "backend {url} answer exceeds maxResponseBodyBytes ({max})"
+            )));
         }
         body.extend_from_slice(&chunk);
     }
@@ -102,6 +114,9 @@ mod tests {
     #[test]
     fn scalar_arguments_become_query_text() {
         let args: Map<String, Value> = serde_json::from_str(r#"{"q":"x y","n":2,"skip":null}"#).unwrap();
-        assert_eq!(query_pairs(&args), vec![("n".into(), "2".into()), ("q".into(), "x y".into())]);
+        assert_eq!(
+            query_pairs(&args),
+            vec![("n".into(), "2".into()), ("q".into(), "x y".into())]
+        );
     }
 }

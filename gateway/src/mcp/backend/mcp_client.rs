@@ -10,7 +10,9 @@ use serde_json::Value;
 use super::response::{self, error_text};
 use super::{BackendSession, Call, CallError, transport_error};
 use crate::mcp::config::{BackendProtocol, STATELESS_VERSIONS};
-use crate::mcp::protocol::{HEADER_METHOD, HEADER_NAME, HEADER_PROTOCOL_VERSION, HEADER_SESSION_ID, encode_header_value};
+use crate::mcp::protocol::{
+    HEADER_METHOD, HEADER_NAME, HEADER_PROTOCOL_VERSION, HEADER_SESSION_ID, encode_header_value,
+};
 use crate::mcp::tools::Tool;
 
 const ACCEPT_BOTH: &str = "application/json, text/event-stream";
@@ -50,7 +52,9 @@ fn tools_call_body(id: u64, name: &str, arguments: &str, stateless_version: Opti
     let meta = stateless_version
         .map(|v| format!(r#","_meta":{}"#, stateless_meta(v)))
         .unwrap_or_default();
-    format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":{name},"arguments":{arguments}{meta}}}}}"#)
+    format!(
+        r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":{name},"arguments":{arguments}{meta}}}}}"#
+    )
 }
 
 fn post(client: &reqwest::Client, url: &url::Url, call: &Call<'_>, body: String) -> reqwest::RequestBuilder {
@@ -64,9 +68,20 @@ fn post(client: &reqwest::Client, url: &url::Url, call: &Call<'_>, body: String)
     request.body(body)
 }
 
-async fn stateless_call(client: &reqwest::Client, max: usize, url: &url::Url, tool: &Tool, call: &Call<'_>) -> Result<String, CallError> {
+async fn stateless_call(
+    client: &reqwest::Client,
+    max: usize,
+    url: &url::Url,
+    tool: &Tool,
+    call: &Call<'_>,
+) -> Result<String, CallError> {
     let version = STATELESS_VERSIONS[0];
-    let body = tools_call_body(NEXT_ID.fetch_add(1, Ordering::Relaxed), &tool.backend_name, call.arguments.get(), Some(version));
+    let body = tools_call_body(
+        NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        &tool.backend_name,
+        call.arguments.get(),
+        Some(version),
+    );
     let response = post(client, url, call, body)
         .header(HEADER_PROTOCOL_VERSION, version)
         .header(HEADER_METHOD, "tools/call")
@@ -75,17 +90,34 @@ async fn stateless_call(client: &reqwest::Client, max: usize, url: &url::Url, to
         .await
         .map_err(|e| transport_error(url, &e))?;
     if !response.status().is_success() {
-        return Err(CallError::Backend(format!("backend {url} answered {}", error_text(response).await)));
+        return Err(CallError::Backend(format!(
+            "backend {url} answered {}",
+            error_text(response).await
+        )));
     }
     response::read(response, url, max, call.notifications).await
 }
 
-async fn legacy_call(client: &reqwest::Client, max: usize, url: &url::Url, tool: &Tool, call: &Call<'_>) -> Result<String, CallError> {
+async fn legacy_call(
+    client: &reqwest::Client,
+    max: usize,
+    url: &url::Url,
+    tool: &Tool,
+    call: &Call<'_>,
+) -> Result<String, CallError> {
     let key = url.as_str();
     for attempt in 0..2 {
         let slot = call.sessions.slot(key);
-        let session = slot.get_or_try_init(|| initialize(client, max, url, call)).await?.clone();
-        let body = tools_call_body(NEXT_ID.fetch_add(1, Ordering::Relaxed), &tool.backend_name, call.arguments.get(), None);
+        let session = slot
+            .get_or_try_init(|| initialize(client, max, url, call))
+            .await?
+            .clone();
+        let body = tools_call_body(
+            NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            &tool.backend_name,
+            call.arguments.get(),
+            None,
+        );
         let mut request = post(client, url, call, body).header(HEADER_PROTOCOL_VERSION, &session.version);
         if let Some(id) = &session.id {
             request = request.header(HEADER_SESSION_ID, id);
@@ -97,7 +129,10 @@ async fn legacy_call(client: &reqwest::Client, max: usize, url: &url::Url, tool:
             continue;
         }
         if !response.status().is_success() {
-            return Err(CallError::Backend(format!("backend {url} answered {}", error_text(response).await)));
+            return Err(CallError::Backend(format!(
+                "backend {url} answered {}",
+                error_text(response).await
+            )));
         }
         return response::read(response, url, max, call.notifications).await;
     }
@@ -105,18 +140,33 @@ async fn legacy_call(client: &reqwest::Client, max: usize, url: &url::Url, tool:
 }
 
 /// `initialize` then `notifications/initialized`.
-async fn initialize(client: &reqwest::Client, max: usize, url: &url::Url, call: &Call<'_>) -> Result<BackendSession, CallError> {
+async fn initialize(
+    client: &reqwest::Client,
+    max: usize,
+    url: &url::Url,
+    call: &Call<'_>,
+) -> Result<BackendSession, CallError> {
     let params = InitializeRequestParams::new(
         ClientCapabilities::default(),
         Implementation::new("light-gateway", env!("CARGO_PKG_VERSION")),
     )
     .with_protocol_version(ProtocolVersion::V_2025_11_25);
     let body = serde_json::json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": params}).to_string();
-    let response = post(client, url, call, body).send().await.map_err(|e| transport_error(url, &e))?;
+    let response = post(client, url, call, body)
+        .send()
+        .await
+        .map_err(|e| transport_error(url, &e))?;
     if !response.status().is_success() {
-        return Err(CallError::Backend(format!("backend {url} refused initialize: {}", error_text(response).await)));
+        return Err(CallError::Backend(format!(
+            "backend {url} refused initialize: {}",
+            error_text(response).await
+        )));
     }
-    let id = response.headers().get(HEADER_SESSION_ID).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let id = response
+        .headers()
+        .get(HEADER_SESSION_ID)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let result = response::read(response, url, max, None).await.map_err(|e| match e {
         CallError::JsonRpc(raw) => CallError::Backend(format!("backend {url} refused initialize: {}", raw.get())),
         other => other,
@@ -126,14 +176,22 @@ async fn initialize(client: &reqwest::Client, max: usize, url: &url::Url, call: 
         .and_then(|v| v.get("protocolVersion").and_then(Value::as_str).map(str::to_string))
         .unwrap_or_else(|| LEGACY_VERSION.to_string());
     let session = BackendSession { id, version };
-    let mut note = post(client, url, call, r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#.into())
-        .header(HEADER_PROTOCOL_VERSION, &session.version);
+    let mut note = post(
+        client,
+        url,
+        call,
+        r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#.into(),
+    )
+    .header(HEADER_PROTOCOL_VERSION, &session.version);
     if let Some(id) = &session.id {
         note = note.header(HEADER_SESSION_ID, id);
     }
     let answer = note.send().await.map_err(|e| transport_error(url, &e))?;
     if !answer.status().is_success() {
-        return Err(CallError::Backend(format!("backend {url} refused notifications/initialized: {}", error_text(answer).await)));
+        return Err(CallError::Backend(format!(
+            "backend {url} refused notifications/initialized: {}",
+            error_text(answer).await
+        )));
     }
     Ok(session)
 }
@@ -142,10 +200,21 @@ async fn initialize(client: &reqwest::Client, max: usize, url: &url::Url, call: 
 ///
 /// # Errors
 /// [`CallError`].
-pub async fn list_tools(client: &reqwest::Client, max: usize, url: &url::Url, protocol: BackendProtocol) -> Result<Value, CallError> {
+pub async fn list_tools(
+    client: &reqwest::Client,
+    max: usize,
+    url: &url::Url,
+    protocol: BackendProtocol,
+) -> Result<Value, CallError> {
     let sessions = super::LegacySessions::default();
-    let arguments = serde_json::value::RawValue::from_string("{}".into()).map_err(|e| CallError::Backend(e.to_string()))?;
-    let call = Call { arguments: &arguments, forward: &[], sessions: &sessions, notifications: None };
+    let arguments =
+        serde_json::value::RawValue::from_string("{}".into()).map_err(|e| CallError::Backend(e.to_string()))?;
+    let call = Call {
+        arguments: &arguments,
+        forward: &[],
+        sessions: &sessions,
+        notifications: None,
+    };
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     let result = match protocol {
         BackendProtocol::Stateless => {

@@ -59,7 +59,9 @@ impl LegacySessions {
     /// Every initialised session, removed from the table.
     pub fn drain(&self) -> Vec<(String, BackendSession)> {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        map.drain().filter_map(|(url, slot)| slot.get().cloned().map(|s| (url, s))).collect()
+        map.drain()
+            .filter_map(|(url, slot)| slot.get().cloned().map(|s| (url, s)))
+            .collect()
     }
 }
 
@@ -102,7 +104,12 @@ impl Backends {
             }
             builder.build()
         };
-        Ok(Self { guarded: build(true)?, open: build(false)?, max_response, bridge: LegacySessions::default() })
+        Ok(Self {
+            guarded: build(true)?,
+            open: build(false)?,
+            max_response,
+            bridge: LegacySessions::default(),
+        })
     }
 
     fn client(&self, tool: &Tool) -> &reqwest::Client {
@@ -117,13 +124,18 @@ impl Backends {
         let client = self.client(tool);
         let work = async {
             match &tool.target {
-                Target::Mcp { url, protocol } => mcp_client::call(client, self.max_response, url, *protocol, tool, &call).await,
+                Target::Mcp { url, protocol } => {
+                    mcp_client::call(client, self.max_response, url, *protocol, tool, &call).await
+                }
                 Target::Http { url, method } => http_tool::call(client, self.max_response, url, *method, &call).await,
             }
         };
         match tokio::time::timeout(tool.timeout, work).await {
             Ok(result) => result,
-            Err(_) => Err(CallError::Backend(format!("no answer within {} ms", tool.timeout.as_millis()))),
+            Err(_) => Err(CallError::Backend(format!(
+                "no answer within {} ms",
+                tool.timeout.as_millis()
+            ))),
         }
     }
 
@@ -148,6 +160,8 @@ impl Backends {
 
 /// The request failed before any answer; names the URL without query.
 pub(crate) fn transport_error(url: &url::Url, error: &reqwest::Error) -> CallError {
-    let cause = std::error::Error::source(error).map(|c| crate::bootstrap::client::error_chain(c)).unwrap_or_else(|| error.to_string());
+    let cause = std::error::Error::source(error)
+        .map(crate::bootstrap::client::error_chain)
+        .unwrap_or_else(|| error.to_string());
     CallError::Backend(format!("backend {url} unreachable: {cause}"))
 }

@@ -31,10 +31,14 @@ enum Seen {
 fn classify(data: &[u8], url: &url::Url) -> Seen {
     match serde_json::from_slice::<Message>(data) {
         Ok(Message { error: Some(error), .. }) => Seen::Answer(Err(CallError::JsonRpc(error.to_owned()))),
-        Ok(Message { result: Some(result), .. }) => Seen::Answer(Ok(result.get().to_string())),
+        Ok(Message {
+            result: Some(result), ..
+        }) => Seen::Answer(Ok(result.get().to_string())),
         Ok(Message { method: Some(_), .. }) => Seen::Notification,
         Ok(_) => Seen::Other,
-        Err(e) => Seen::Answer(Err(CallError::Backend(format!("backend {url} sent a message that is not JSON-RPC: {e}")))),
+        Err(e) => Seen::Answer(Err(CallError::Backend(format!(
+            "backend {url} sent a message that is not JSON-RPC: {e}"
+        )))),
     }
 }
 
@@ -59,20 +63,26 @@ pub async fn read(
         .unwrap_or("")
         .to_ascii_lowercase();
     if content_type.starts_with("application/json") {
-        let body = read_capped(response, max).await.map_err(|e| e.unwrap_or_else(too_large))?;
+        let body = read_capped(response, max)
+            .await
+            .map_err(|e| e.unwrap_or_else(too_large))?;
         return match classify(&body, url) {
             Seen::Answer(answer) => answer,
             _ => Err(CallError::Backend(format!("backend {url} answered without a result"))),
         };
     }
     if !content_type.starts_with("text/event-stream") {
-        return Err(CallError::Backend(format!("backend {url} answered with content type '{content_type}'")));
+        return Err(CallError::Backend(format!(
+            "backend {url} answered with content type '{content_type}'"
+        )));
     }
     let mut events = sse_stream::SseStream::from_bytes_stream(response.bytes_stream());
     let mut seen = 0usize;
     while let Some(event) = events.next().await {
         let event = event.map_err(|e| CallError::Backend(format!("backend {url} stream failed: {e}")))?;
-        let Some(data) = event.data.filter(|d| !d.trim().is_empty()) else { continue };
+        let Some(data) = event.data.filter(|d| !d.trim().is_empty()) else {
+            continue;
+        };
         seen += data.len();
         if seen > max {
             return Err(too_large());
@@ -88,7 +98,9 @@ pub async fn read(
             Seen::Other => {}
         }
     }
-    Err(CallError::Backend(format!("backend {url} ended its stream without answering")))
+    Err(CallError::Backend(format!(
+        "backend {url} ended its stream without answering"
+    )))
 }
 
 /// The whole body, or `Err(None)` past `max`, or `Err(Some(_))` when reading fails.
@@ -111,5 +123,10 @@ pub async fn error_text(response: reqwest::Response) -> String {
     let status = response.status();
     let body = response.text().await.unwrap_or_default();
     let body: String = body.trim().chars().take(300).collect();
-    format!("HTTP {}{}{}", status.as_u16(), if body.is_empty() { "" } else { ": " }, body)
+    format!(
+        "HTTP {}{}{}",
+        status.as_u16(),
+        if body.is_empty() { "" } else { ": " },
+        body
+    )
 }

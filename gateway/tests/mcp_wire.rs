@@ -1,0 +1,301 @@
+//! The MCP endpoint on the wire: each bad input gets its exact status and JSON-RPC code, SSE
+//! answers, the bridge, and what reaches backends.
+
+mod support;
+
+use reqwest::blocking::Response;
+use rstest::rstest;
+use serde_json::{Value, json};
+use support::client;
+use support::mcp::{McpDeployment, deploy, first_text};
+
+const BOTH: &str = "application/json, text/event-stream";
+
+fn post(d: &McpDeployment, headers: &[(&str, &str)], body: &str) -> Response {
+    let mut request = client().post(&d.url).header("content-type", "application/json");
+    for (k, v) in headers {
+        request = request.header(*k, *v);
+    }
+    request.body(body.to_string()).send().unwrap()
+}
+
+fn initialize(d: &McpDeployment) -> String {
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
+    let response = post(d, &[("accept", BOTH)], body);
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["mcp-protocol-version"], "2025-06-18");
+    let id = response.headers()["mcp-session-id"].to_str().unwrap().to_string();
+    let result: Value = response.json().unwrap();
+    assert_eq!(result["result"]["capabilities"]["tools"]["listChanged"], false);
+    id
+}
+
+fn legacy_call(d: &McpDeployment, session: &str, tool: &str, args: Value) -> Value {
+    let body =
+        json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":tool,"arguments":args}}).to_string();
+    post(
+        d,
+        &[
+            ("accept", BOTH),
+            ("mcp-session-id", session),
+            ("mcp-protocol-version", "2025-06-18"),
+        ],
+        &body,
+    )
+    .json()
+    .unwrap()
+}
+
+fn stateless(d: &McpDeployment, method: &str, name: Option<&str>, params: Value) -> Response {
+    let body = json!({"jsonrpc":"2.0","id":9,"method":method,"params":params}).to_string();
+    let mut headers = vec![
+        ("accept", BOTH),
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", method),
+    ];
+    if let Some(n) = name {
+        headers.push(("mcp-name", n));
+    }
+    post(d, &headers, &body)
+}
+
+fn code(response: Response) -> (u16, i64) {
+    let status = response.status().as_u16();
+    let body: Value = response.json().unwrap_or(Value::Null);
+    (status, body["error"]["code"].as_i64().unwrap_or(0))
+}
+
+#[test]
+fn bad_inputs_get_their_exact_status_and_code() {
+    let d = deploy("mcp-router.maxRequestBodyBytes: 2048\nmcp-router.originAllowlist: [https://app.example]\n");
+    let session = initialize(&d);
+    let with_session = [("accept", BOTH), ("mcp-session-id", session.as_str())];
+    let call = |name: &str, args: &str| {
+        format!(r#"{{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{{"name":"{name}","arguments":{args}}}}}"#)
+    };
+
+    assert_eq!(
+        code(post(&d, &with_session, "{not json")),
+        (400, -32700),
+        "malformed JSON"
+    );
+    assert_eq!(
+        code(post(&d, &with_session, r#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#)),
+        (400, -32600),
+        "batch"
+    );
+    let big = call("echo", &format!(r#"{{"x":"{}"}}"#, "a".repeat(4096)));
+    assert_eq!(post(&d, &with_session, &big).status(), 413, "oversized body");
+    assert_eq!(
+        code(post(&d, &with_session, &call("nope", "{}"))),
+        (200, -32602),
+        "unknown tool"
+    );
+    assert_eq!(
+        code(post(&d, &with_session, &call("echo", "[1]"))),
+        (200, -32602),
+        "arguments not an object"
+    );
+    assert_eq!(
+        code(post(&d, &[("accept", BOTH)], &call("echo", "{}"))),
+        (400, -32000),
+        "missing session"
+    );
+    let unknown = [
+        ("accept", BOTH),
+        ("mcp-session-id", "00000000-0000-0000-0000-000000000000"),
+    ];
+    assert_eq!(
+        code(post(&d, &unknown, &call("echo", "{}"))),
+        (400, -32000),
+        "unknown session (upstream's choice)"
+    );
+    let get = client().get(&d.url).header("accept", BOTH).send().unwrap();
+    assert_eq!(
+        (get.status().as_u16(), get.headers()["allow"].to_str().unwrap()),
+        (405, "POST, DELETE"),
+        "GET"
+    );
+    assert_eq!(
+        post(&d, &[("accept", "text/html")], &call("echo", "{}")).status(),
+        406,
+        "wrong Accept"
+    );
+    assert_eq!(
+        code(stateless(&d, "tools/call", Some("add"), json!({"name": "echo"}))),
+        (400, -32020),
+        "header mismatch"
+    );
+    let old = [("accept", BOTH), ("mcp-protocol-version", "1999-01-01")];
+    let refused = post(&d, &old, &call("echo", "{}"));
+    let status = refused.status().as_u16();
+    let body: Value = refused.json().unwrap();
+    assert_eq!(
+        (status, body["error"]["code"].as_i64().unwrap()),
+        (400, -32022),
+        "unsupported version"
+    );
+    assert!(
+        body["error"]["data"]["supported"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("2026-07-28"))
+    );
+    let foreign = [
+        ("accept", BOTH),
+        ("origin", "https://evil.example"),
+        ("mcp-session-id", session.as_str()),
+    ];
+    assert_eq!(
+        post(&d, &foreign, &call("echo", "{}")).status(),
+        403,
+        "disallowed Origin"
+    );
+    let allowed = [
+        ("accept", BOTH),
+        ("origin", "https://app.example"),
+        ("mcp-session-id", session.as_str()),
+    ];
+    assert_eq!(post(&d, &allowed, &call("echo", "{}")).status(), 200, "allowed Origin");
+}
+
+#[test]
+fn backend_down_and_backend_too_slow_are_named_errors_and_the_gateway_keeps_serving() {
+    let d = deploy("");
+    let session = initialize(&d);
+    let down = legacy_call(&d, &session, "down", json!({}));
+    assert_eq!(down["error"]["code"], -32000, "{down}");
+    let message = down["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("tool 'down'") && message.contains("unreachable"),
+        "{message}"
+    );
+    let slow = legacy_call(&d, &session, "slow", json!({"ms": 2000}));
+    assert_eq!(slow["error"]["code"], -32000, "{slow}");
+    assert!(
+        slow["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no answer within 300 ms"),
+        "{slow}"
+    );
+    let ok = legacy_call(&d, &session, "echo", json!({}));
+    assert_eq!(
+        ok["result"]["structuredContent"]["instance"], "backend-a",
+        "still serving: {ok}"
+    );
+}
+
+#[rstest]
+#[case::legacy_client(false)]
+#[case::stateless_client(true)]
+fn sse_answers_are_one_event_per_message(#[case] stateless_client: bool) {
+    let d = deploy("");
+    let body =
+        json!({"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"echo","arguments":{"k":1}}}).to_string();
+    let response = if stateless_client {
+        let with_meta = json!({"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"echo","arguments":{"k":1},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}).to_string();
+        post(
+            &d,
+            &[
+                ("accept", "text/event-stream"),
+                ("mcp-protocol-version", "2026-07-28"),
+                ("mcp-method", "tools/call"),
+                ("mcp-name", "echo"),
+            ],
+            &with_meta,
+        )
+    } else {
+        let session = initialize(&d);
+        post(
+            &d,
+            &[("accept", "text/event-stream"), ("mcp-session-id", &session)],
+            &body,
+        )
+    };
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let text = response.text().unwrap();
+    let data = text
+        .lines()
+        .find_map(|l| l.strip_prefix("data: "))
+        .expect("a data line");
+    assert!(text.starts_with("event: message\n"), "{text}");
+    let message: Value = serde_json::from_str(data).unwrap();
+    assert_eq!(message["id"], 5);
+    assert_eq!(
+        message["result"]["structuredContent"]["instance"], "backend-a",
+        "stateless client bridged to the legacy backend"
+    );
+}
+
+#[test]
+fn client_authorization_and_cookie_do_not_reach_backends() {
+    let d = deploy("");
+    let session = initialize(&d);
+    let body =
+        json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{}}}).to_string();
+    let headers = [
+        ("accept", BOTH),
+        ("mcp-session-id", session.as_str()),
+        ("authorization", "Bearer client-secret"),
+        ("cookie", "sid=client-cookie"),
+    ];
+    let answer: Value = post(&d, &headers, &body).json().unwrap();
+    assert!(!first_text(&answer["result"]).is_empty(), "{answer}");
+    let recorded = d.a.get("/__admin/requests");
+    let calls: Vec<&Value> = recorded
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["jsonrpcMethod"] == "tools/call")
+        .collect();
+    assert!(!calls.is_empty(), "the backend saw the call");
+    for request in calls {
+        for header in request["headers"].as_array().unwrap() {
+            let name = header[0].as_str().unwrap().to_ascii_lowercase();
+            assert!(
+                name != "authorization" && name != "cookie",
+                "{name} reached the backend: {request}"
+            );
+        }
+    }
+}
+
+#[test]
+fn delete_ends_the_session_and_its_backend_sessions() {
+    let d = deploy("");
+    let session = initialize(&d);
+    let _ = legacy_call(&d, &session, "echo", json!({}));
+    let deleted = client()
+        .delete(&d.url)
+        .header("mcp-session-id", &session)
+        .send()
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    let after = legacy_call(&d, &session, "echo", json!({}));
+    assert_eq!(after["error"]["code"], -32000);
+    support::eventually("backend session deleted", support::WAIT, || {
+        d.a.get("/__admin/requests")
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["method"] == "DELETE")
+    });
+}
+
+#[test]
+fn stateless_discover_lists_the_versions() {
+    let d = deploy("");
+    let response = stateless(
+        &d,
+        "server/discover",
+        None,
+        json!({"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}),
+    );
+    let body: Value = response.json().unwrap();
+    let versions = body["result"]["supportedVersions"].as_array().unwrap();
+    assert!(
+        versions.contains(&json!("2026-07-28")) && versions.contains(&json!("2025-11-25")),
+        "{body}"
+    );
+}
