@@ -53,6 +53,11 @@ fn encrypted() -> String {
     &[("config/server.yml", "ip: 0.0.0.0\nadvertisedAddress: a\nhttpPort: 1\nenableHttp: true\nhttpsPort: 2\nenableHttps: false\nserviceId: s\nenableRegistry: false\nstartOnRegistryFailure: true\nenvironment: e\nshutdownGracefulPeriod: 1\nbindAll: true\n")],
     &["config/server.yml", "bindAll"]
 )]
+#[case::unknown_mcp_router_key("mcp-router.tools: [{name: t, apiType: mcp, targetHost: 'https://mcp.example', colour: red}]\n", &[], &["mcp-router.yml", "tools[0].colour", "unknown key"])]
+#[case::unknown_handler_id("handler.handlers: [mcp, teleport]\n", &[], &["handler.yml", "unknown handler id 'teleport'"])]
+#[case::handler_chain_cycle("handler.handlers: [mcp]\nhandler.chains: {a: [b], b: [a]}\nhandler.defaultHandlers: [a]\n", &[], &["handler.yml", "refers to itself"])]
+#[case::private_target_without_allow("mcp-router.tools: [{name: t, apiType: mcp, targetHost: 'http://10.0.0.7:8080'}]\n", &[], &["mcp-router.yml", "tools[0].targetHost", "allowPrivateTargetHost"])]
+#[case::tool_name_outside_the_spec("mcp-router.tools: [{name: 'bad name', apiType: mcp, targetHost: 'https://mcp.example'}]\n", &[], &["mcp-router.yml", "tools[0].name"])]
 fn bad_input_exits_non_zero_naming_file_and_key(
     #[case] extra: &str,
     #[case] files: &[(&str, &str)],

@@ -299,3 +299,14 @@ fn stateless_discover_lists_the_versions() {
         "{body}"
     );
 }
+
+#[test]
+fn session_limits_answer_429_per_client_and_503_for_the_gateway() {
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
+    let per_client = deploy("mcp-router.maxSessionsPerClient: 1\n");
+    assert_eq!(post(&per_client, &[("accept", BOTH)], body).status(), 200);
+    assert_eq!(code(post(&per_client, &[("accept", BOTH)], body)), (429, -32000));
+    let global = deploy("mcp-router.maxSessions: 1\n");
+    assert_eq!(post(&global, &[("accept", BOTH)], body).status(), 200);
+    assert_eq!(code(post(&global, &[("accept", BOTH)], body)), (503, -32000));
+}

@@ -1,0 +1,108 @@
+//! `apiType: http` tools through the real gateway to a JSON API (wiremock), and the SSRF guard
+//! for host names that resolve to loopback.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::mcp::HANDLERS;
+use support::*;
+use wiremock::matchers::{body_json, method, path, query_param};
+use wiremock::{Mock as Stub, MockServer, ResponseTemplate};
+
+fn gateway_with_tools(tools: &str) -> (Gateway, String, AppDir) {
+    let port = free_port();
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let app = AppDir::new(&format!(
+        "{}{HANDLERS}mcp-router.tools:\n{tools}",
+        values(&dead, None, port)
+    ));
+    let gateway = Gateway::start(&app, None);
+    gateway.wait_ready();
+    (gateway, format!("http://127.0.0.1:{port}/mcp"), app)
+}
+
+/// One stateless tools/call (no session needed), answered as JSON.
+fn call(url: &str, tool: &str, arguments: Value) -> Value {
+    let body = json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":tool,"arguments":arguments,
+        "_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}});
+    client()
+        .post(url)
+        .header("accept", "application/json")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", tool)
+        .json(&body)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn http_tools_send_json_or_query_and_answer_text_and_structured_content() {
+    let api = MockServer::start().await;
+    Stub::given(method("POST"))
+        .and(path("/orders"))
+        .and(body_json(json!({"item": "book", "qty": 2})))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"orderId": 7})))
+        .mount(&api)
+        .await;
+    Stub::given(method("GET"))
+        .and(path("/weather"))
+        .and(query_param("city", "Oslo"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"tempC": -3})))
+        .mount(&api)
+        .await;
+    Stub::given(path("/broken"))
+        .respond_with(ResponseTemplate::new(502).set_body_string("upstream down"))
+        .mount(&api)
+        .await;
+    let private = "toolMetadata: {runtime: {allowPrivateTargetHost: true}}";
+    let tools = format!(
+        "  - {{name: order, apiType: http, method: POST, targetHost: '{u}', path: /orders, {private}}}\n\
+         \x20 - {{name: weather, apiType: http, method: GET, targetHost: '{u}', path: weather, {private}}}\n\
+         \x20 - {{name: broken, apiType: http, method: GET, targetHost: '{u}', path: /broken, {private}}}\n",
+        u = api.uri()
+    );
+    // The gateway and the blocking client run off the async runtime that serves the API stub.
+    tokio::task::spawn_blocking(move || check_http_tools(&tools))
+        .await
+        .unwrap();
+}
+
+fn check_http_tools(tools: &str) {
+    let (_gw, url, _app) = gateway_with_tools(tools);
+    let order = call(&url, "order", json!({"item": "book", "qty": 2}));
+    assert_eq!(order["result"]["structuredContent"], json!({"orderId": 7}), "{order}");
+    assert_eq!(order["result"]["content"][0]["text"], r#"{"orderId":7}"#);
+    let weather = call(&url, "weather", json!({"city": "Oslo"}));
+    assert_eq!(weather["result"]["structuredContent"]["tempC"], -3, "{weather}");
+    let broken = call(&url, "broken", json!({}));
+    assert_eq!(broken["result"]["isError"], true, "{broken}");
+    assert_eq!(broken["result"]["content"][0]["text"], "HTTP 502: upstream down");
+}
+
+#[test]
+fn host_names_resolving_to_loopback_are_refused_unless_allowed() {
+    let backend = support::mcp::mcp_server("backend-a", "stateless");
+    let port = backend.port();
+    let tools = format!(
+        "  - {{name: guarded, endpointName: echo, apiType: mcp, backendMcpProtocol: stateless, targetHost: 'http://localhost:{port}', path: /mcp}}\n\
+         \x20 - {{name: allowed, endpointName: echo, apiType: mcp, backendMcpProtocol: stateless, targetHost: 'http://localhost:{port}', path: /mcp, toolMetadata: {{runtime: {{allowPrivateTargetHost: true}}}}}}\n"
+    );
+    let (_gw, url, _app) = gateway_with_tools(&tools);
+    let guarded = call(&url, "guarded", json!({}));
+    assert_eq!(guarded["error"]["code"], -32000, "{guarded}");
+    assert!(
+        guarded["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("loopback or private"),
+        "{guarded}"
+    );
+    let allowed = call(&url, "allowed", json!({}));
+    assert_eq!(
+        allowed["result"]["structuredContent"]["instance"], "backend-a",
+        "{allowed}"
+    );
+}
