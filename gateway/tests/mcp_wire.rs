@@ -310,3 +310,28 @@ fn session_limits_answer_429_per_client_and_503_for_the_gateway() {
     assert_eq!(post(&global, &[("accept", BOTH)], body).status(), 200);
     assert_eq!(code(post(&global, &[("accept", BOTH)], body)), (503, -32000));
 }
+
+#[test]
+fn stateless_calls_to_a_legacy_backend_share_one_backend_session() {
+    let d = deploy("");
+    for _ in 0..3 {
+        let answer: Value = stateless(&d, "tools/call", Some("echo"), json!({"name": "echo", "arguments": {}}))
+            .json()
+            .unwrap();
+        assert_eq!(
+            answer["result"]["structuredContent"]["instance"], "backend-a",
+            "{answer}"
+        );
+    }
+    let recorded = d.a.get("/__admin/requests");
+    let count = |m: &str| {
+        recorded
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["jsonrpcMethod"] == m)
+            .count()
+    };
+    assert_eq!(count("tools/call"), 3);
+    assert_eq!(count("initialize"), 1, "no initialize per request: {recorded}");
+}
