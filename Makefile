@@ -2,23 +2,39 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: help setup build test lint fmt run-local clean
+.PHONY: help setup venv build test test-chart lint fmt run-local clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-setup: ## install what a fresh machine lacks (cmake, a C toolchain)
+setup: ## install what a fresh machine lacks (cmake, a C toolchain, python3-venv) and create .venv
 	./scripts/setup.sh
+
+# Python tools for the chart tests live in a repo-local venv; the stamp makes `make venv` a
+# no-op until conformance/requirements.txt changes.
+PYTHON ?= python3
+VENV := .venv
+VENV_STAMP := $(VENV)/.requirements-installed
+
+venv: $(VENV_STAMP) ## create .venv with helm-python-sdk (libhelm_c.so) and kubernetes-validate
+
+$(VENV_STAMP): conformance/requirements.txt
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r conformance/requirements.txt
+	@touch $@
 
 build: ## build every binary of the workspace (debug)
 	$(CARGO) build --workspace --bins
 
-test: build ## run every test (unit and process tests of the real binaries)
+test: build venv ## run every test (unit and process tests of the real binaries, the chart tests)
 	@if command -v cargo-nextest >/dev/null 2>&1; then \
 	  $(CARGO) nextest run --workspace --no-fail-fast; \
 	else \
 	  $(CARGO) test --workspace --no-fail-fast; \
 	fi
+
+test-chart: build venv ## run only the Helm chart tests (REFRESH_GOLDEN=1 rewrites the goldens)
+	$(CARGO) test -p light-gateway-conformance --test chart
 
 lint: ## formatting check and clippy with warnings as errors
 	$(CARGO) fmt --all -- --check

@@ -1,0 +1,129 @@
+//! Bad input fails the render: guard rails of templates/validate.yaml with their exact
+//! message, and values.schema.json refusals.
+
+use light_gateway_conformance::render::RenderError;
+use rstest::rstest;
+use serde_json::{Value, json};
+
+use crate::common;
+
+fn https_without_tls() -> Value {
+    json!({"bootstrap": {"values": {"server.enableHttps": true}}})
+}
+
+#[rstest]
+#[case::mutable_image_tag(
+    json!({"image": {"tag": "latest"}}),
+    "ERROR: image.tag \"latest\" is mutable: pin a version (or image.digest), or set image.allowMutableTag: true"
+)]
+#[case::pdb_with_one_replica(
+    json!({"replicas": 1, "podDisruptionBudget": {"enabled": true}}),
+    "ERROR: podDisruptionBudget.enabled with replicas 1 and no autoscaling would block every node drain: set replicas >= 2 or enable autoscaling"
+)]
+#[case::https_without_tls_source(
+    https_without_tls(),
+    "ERROR: server.enableHttps is true but there is no TLS source: set tls.existingSecret, or server.tlsCertPath and server.tlsKeyPath in bootstrap.values"
+)]
+#[case::verify_hostname_off(
+    json!({"bootstrap": {"values": {"client.verifyHostname": false}}}),
+    "ERROR: client.verifyHostname is false: fix the peers' certificate names instead, or set bootstrap.acknowledgeVerifyHostnameOff: true to accept the risk"
+)]
+#[case::http_probe_without_http(
+    json!({"probes": {"type": "http"}, "tls": {"existingSecret": "t"},
+           "bootstrap": {"values": {"server.enableHttp": false, "server.enableHttps": true}}}),
+    "ERROR: probes.type is http but server.enableHttp is false: use probes.type auto, https or tcp"
+)]
+#[case::https_probe_without_https(
+    json!({"probes": {"type": "https"}}),
+    "ERROR: probes.type is https but server.enableHttps is false: use probes.type auto, http or tcp"
+)]
+#[case::no_listener(
+    json!({"bootstrap": {"values": {"server.enableHttp": false}}}),
+    "ERROR: server.enableHttp and server.enableHttps are both false: no listener would serve"
+)]
+#[case::same_port(
+    json!({"tls": {"existingSecret": "t"}, "bootstrap": {"values": {"server.enableHttps": true, "server.httpsPort": 8080}}}),
+    "ERROR: server.httpPort and server.httpsPort are the same port"
+)]
+#[case::token_key_in_bootstrap_values(
+    json!({"bootstrap": {"values": {"LIGHT_PORTAL_AUTHORIZATION": "x"}}}),
+    "ERROR: bootstrap.values.LIGHT_PORTAL_AUTHORIZATION is a secret: set secret.portalAuthorization / secret.configPassword or existingSecret instead, never the ConfigMap"
+)]
+#[case::bearer_value_in_bootstrap_values(
+    json!({"bootstrap": {"values": {"portalRegistry.controllerDiscoveryToken": "Bearer abc"}}}),
+    "ERROR: bootstrap.values.portalRegistry.controllerDiscoveryToken looks like a bearer token: put tokens in secret.portalAuthorization or existingSecret, never the ConfigMap"
+)]
+#[case::bearer_token_in_a_file(
+    json!({"bootstrap": {"files": {"startup.yml": "authorization: Bearer eyJabc\n"}}}),
+    "ERROR: bootstrap.files.startup.yml holds a bearer token: reference ${light_portal_authorization:} and put the token in secret.portalAuthorization or existingSecret"
+)]
+#[case::existing_secret_and_token(
+    json!({"existingSecret": "s", "secret": {"portalAuthorization": "Bearer x"}}),
+    "ERROR: existingSecret and secret.* are both set: the chart would ignore secret.*; keep one"
+)]
+#[case::grace_period_too_short(
+    json!({"terminationGracePeriodSeconds": 2}),
+    "ERROR: terminationGracePeriodSeconds (2) must exceed server.shutdownGracefulPeriod (2000 ms), or pods are killed mid-drain"
+)]
+#[case::autoscaling_min_over_max(
+    json!({"autoscaling": {"enabled": true, "minReplicas": 4, "maxReplicas": 3}}),
+    "ERROR: autoscaling.minReplicas exceeds autoscaling.maxReplicas"
+)]
+#[case::autoscaling_without_target(
+    json!({"autoscaling": {"enabled": true, "targetCPUUtilizationPercentage": null}}),
+    "ERROR: autoscaling.enabled needs targetCPUUtilizationPercentage or targetMemoryUtilizationPercentage"
+)]
+fn guard_rail_fails_the_render_with_its_message(#[case] values: Value, #[case] message: &str) {
+    let error = common::render_err(&values);
+    assert_eq!(error.fail_message(), Some(message), "{error}");
+}
+
+#[rstest]
+#[case::mutable_tag_allowed(json!({"image": {"tag": "latest", "allowMutableTag": true}}))]
+#[case::pdb_with_autoscaling(json!({"replicas": 1, "podDisruptionBudget": {"enabled": true}, "autoscaling": {"enabled": true}}))]
+#[case::https_with_cache_paths(json!({"bootstrap": {"values": {"server.enableHttps": true,
+    "server.tlsCertPath": "config-cache/tls.crt", "server.tlsKeyPath": "config-cache/tls.key"}}}))]
+fn the_way_out_named_by_a_guard_rail_works(#[case] values: Value) {
+    common::render(&values);
+}
+
+#[test]
+fn verify_hostname_off_is_allowed_with_the_acknowledgement_and_warned_about() {
+    let values =
+        json!({"bootstrap": {"values": {"client.verifyHostname": false}, "acknowledgeVerifyHostnameOff": true}});
+    let rendered = common::render(&values);
+    assert_eq!(common::values_yml(&rendered)["client.verifyHostname"], json!(false));
+    let notes = rendered.notes.unwrap();
+    assert!(notes.contains("WARNING: client.verifyHostname is false"), "{notes}");
+    let default_notes = common::render(&json!({})).notes.unwrap();
+    assert!(!default_notes.contains("verifyHostname"), "{default_notes}");
+}
+
+#[rstest]
+#[case::zero_replicas(json!({"replicas": 0}), "/replicas")]
+#[case::unknown_service_type(json!({"serviceType": "Foo"}), "/serviceType")]
+#[case::unknown_key(json!({"replicaCount": 3}), "replicaCount")]
+#[case::unknown_nested_key(json!({"podTemplate": {"spec": {"hostNetwork": true}}}), "hostNetwork")]
+#[case::port_out_of_range(json!({"bootstrap": {"values": {"server.httpPort": 70000}}}), "server.httpPort")]
+#[case::root_user(json!({"securityContext": {"runAsNonRoot": false}}), "/securityContext/runAsNonRoot")]
+#[case::capabilities_kept(json!({"securityContext": {"capabilities": {"drop": ["NET_RAW"]}}}), "/securityContext/capabilities/drop")]
+#[case::values_yml_as_a_file(json!({"bootstrap": {"files": {"values.yml": "a: 1"}}}), "invalid propertyName 'values.yml'")]
+fn schema_refuses(#[case] values: Value, #[case] pointer: &str) {
+    let schema_error = common::helm().validate_schema(&common::chart(), &values).unwrap_err();
+    let render_error = common::render_err(&values);
+    for error in [schema_error, render_error] {
+        match &error {
+            RenderError::Schema { detail } => assert!(detail.contains(pointer), "{pointer} not in {detail}"),
+            other => panic!("expected a schema error naming {pointer}, got {other}"),
+        }
+    }
+}
+
+#[test]
+fn schema_accepts_every_scenario() {
+    for scenario in common::scenarios() {
+        common::helm()
+            .validate_schema(&common::chart(), &common::scenario_values(&scenario))
+            .unwrap_or_else(|e| panic!("{scenario}: {e}"));
+    }
+}

@@ -1,0 +1,13 @@
+//! The Helm chart under chart/, rendered by the real Helm engine (the `helm` binary when it is
+//! on PATH, else libhelm_c.so from .venv) and checked against the Kubernetes schemas, the
+//! deployment guide's rules and the gateway's own config validation.
+
+mod binary_engine;
+mod common;
+mod contract;
+mod gateway_api;
+mod guards;
+mod rules;
+mod scenarios;
+mod surfaces;
+mod values_doc;

@@ -1,0 +1,261 @@
+//! The deployment guide's rules (seed 000) that the chart enforces, one test each.
+
+use k8s_openapi::api::core::v1::{Secret, Volume};
+use rstest::rstest;
+use serde_json::json;
+
+use crate::common::{self, FULLNAME, NAMESPACE};
+
+#[test]
+fn advertised_address_defaults_to_service_dot_namespace() {
+    let rendered = common::render(&json!({}));
+    let service: k8s_openapi::api::core::v1::Service = rendered.get("Service", FULLNAME).unwrap();
+    let expected = format!("{}.{NAMESPACE}", service.metadata.name.unwrap());
+    assert_eq!(
+        common::values_yml(&rendered)["server.advertisedAddress"],
+        json!(expected)
+    );
+
+    let external = json!({"bootstrap": {"values": {"server.advertisedAddress": "mcp.example.com"}}});
+    let rendered = common::render(&external);
+    assert_eq!(
+        common::values_yml(&rendered)["server.advertisedAddress"],
+        "mcp.example.com"
+    );
+}
+
+#[test]
+fn token_lives_only_in_the_secret() {
+    let token = "Bearer tok-only-in-secret-123";
+    let rendered = common::render(&json!({"secret": {"portalAuthorization": token, "configPassword": "pw-456"}}));
+    let secret: Secret = rendered.get("Secret", FULLNAME).unwrap();
+    let data = secret.data.unwrap();
+    assert_eq!(data["LIGHT_PORTAL_AUTHORIZATION"].0, token.as_bytes());
+    assert_eq!(data["light_4j_config_password"].0, b"pw-456");
+    for doc in rendered
+        .documents()
+        .iter()
+        .filter(|d| !d.template.ends_with("/secret.yaml"))
+    {
+        assert!(!doc.text.contains("tok-only-in-secret"), "token in {}", doc.template);
+        assert!(!doc.text.contains("pw-456"), "password in {}", doc.template);
+    }
+    let env = common::container(&rendered).env.unwrap();
+    for name in ["LIGHT_PORTAL_AUTHORIZATION", "light_4j_config_password"] {
+        let var = env
+            .iter()
+            .find(|e| e.name == name)
+            .unwrap_or_else(|| panic!("env {name}"));
+        let key_ref = var
+            .value_from
+            .as_ref()
+            .and_then(|v| v.secret_key_ref.as_ref())
+            .expect(name);
+        assert_eq!((key_ref.name.as_str(), key_ref.key.as_str()), (FULLNAME, name));
+        assert!(var.value.is_none());
+    }
+}
+
+#[test]
+fn existing_secret_replaces_the_chart_secret() {
+    let rendered = common::render_scenario("existing-secret");
+    assert!(!rendered.kinds().unwrap().contains(&"Secret".to_string()));
+    let env = common::container(&rendered).env.unwrap();
+    let var = env.iter().find(|e| e.name == "LIGHT_PORTAL_AUTHORIZATION").unwrap();
+    let key_ref = var.value_from.as_ref().unwrap().secret_key_ref.as_ref().unwrap();
+    assert_eq!(key_ref.name, "customer-light-gateway-secret");
+}
+
+#[test]
+fn config_is_read_only_and_only_cache_and_tmp_are_writable() {
+    let rendered = common::render_scenario("https-only");
+    let container = common::container(&rendered);
+    let security = container.security_context.unwrap();
+    assert_eq!(security.read_only_root_filesystem, Some(true));
+    let volumes = common::pod(&rendered).spec.unwrap().volumes.unwrap();
+    let volume = |name: &str| -> Volume { volumes.iter().find(|v| v.name == name).cloned().unwrap() };
+    for mount in container.volume_mounts.unwrap() {
+        let read_only = mount.read_only.unwrap_or(false);
+        match mount.mount_path.as_str() {
+            "/config" => {
+                assert!(read_only, "/config must be read-only");
+                assert!(
+                    volume(&mount.name).config_map.is_some(),
+                    "/config comes from the ConfigMap"
+                );
+            }
+            "/app/config-cache" | "/tmp" => {
+                assert!(!read_only, "{} must be writable", mount.mount_path);
+                assert!(
+                    volume(&mount.name).empty_dir.is_some(),
+                    "{} is an emptyDir",
+                    mount.mount_path
+                );
+            }
+            other => assert!(read_only, "{other} must be read-only"),
+        }
+    }
+}
+
+#[test]
+fn pods_run_as_uid_gid_999_non_root_with_all_capabilities_dropped() {
+    let rendered = common::render(&json!({}));
+    let pod = common::pod(&rendered).spec.unwrap();
+    let pod_ctx = pod.security_context.unwrap();
+    assert_eq!(pod_ctx.run_as_non_root, Some(true));
+    assert_eq!(
+        (pod_ctx.run_as_user, pod_ctx.run_as_group, pod_ctx.fs_group),
+        (Some(999), Some(999), Some(999))
+    );
+    assert_eq!(pod_ctx.seccomp_profile.unwrap().type_, "RuntimeDefault");
+    let ctx = common::container(&rendered).security_context.unwrap();
+    assert_eq!(ctx.run_as_non_root, Some(true));
+    assert_eq!((ctx.run_as_user, ctx.run_as_group), (Some(999), Some(999)));
+    assert_eq!(ctx.allow_privilege_escalation, Some(false));
+    assert_eq!(ctx.privileged, Some(false));
+    assert_eq!(ctx.read_only_root_filesystem, Some(true));
+    assert_eq!(ctx.capabilities.unwrap().drop, Some(vec!["ALL".to_string()]));
+    assert_eq!(ctx.seccomp_profile.unwrap().type_, "RuntimeDefault");
+    assert_eq!(pod.automount_service_account_token, Some(false));
+}
+
+#[rstest]
+#[case::http_by_default(json!({}), "http", "HTTP")]
+#[case::https_when_http_is_off(json!({"bootstrap": {"values": {"server.enableHttp": false, "server.enableHttps": true}}, "tls": {"existingSecret": "t"}}), "https", "HTTPS")]
+#[case::tcp_on_request(json!({"probes": {"type": "tcp"}, "bootstrap": {"values": {"server.enableHttp": false, "server.enableHttps": true}}, "tls": {"existingSecret": "t"}}), "https", "TCP")]
+fn probes_follow_the_listeners(#[case] values: serde_json::Value, #[case] port: &str, #[case] scheme: &str) {
+    let container = common::container(&common::render(&values));
+    let probes = [
+        ("startup", container.startup_probe.unwrap()),
+        ("readiness", container.readiness_probe.unwrap()),
+        ("liveness", container.liveness_probe.unwrap()),
+    ];
+    for (which, probe) in &probes {
+        let (probe_port, probe_scheme) = match (&probe.http_get, &probe.tcp_socket) {
+            (Some(get), None) => {
+                assert_eq!(get.path.as_deref(), Some("/health"), "{which}");
+                (get.port.clone(), get.scheme.clone().unwrap())
+            }
+            (None, Some(tcp)) => (tcp.port.clone(), "TCP".to_string()),
+            other => panic!("{which} probe: {other:?}"),
+        };
+        assert_eq!(
+            probe_port,
+            k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String(port.into())
+        );
+        assert_eq!(probe_scheme, scheme, "{which}");
+    }
+    let timing = |p: &k8s_openapi::api::core::v1::Probe| (p.initial_delay_seconds, p.period_seconds);
+    assert_eq!(timing(&probes[1].1), (Some(5), Some(10)), "readiness 5 s / 10 s");
+    assert_eq!(timing(&probes[2].1), (Some(30), Some(30)), "liveness 30 s / 30 s");
+}
+
+#[rstest]
+#[case::empty_dir_by_default(json!({}), None)]
+#[case::pvc_the_chart_creates(json!({"cache": {"type": "pvc"}}), Some("gw-light-gateway-config-cache"))]
+#[case::existing_claim(json!({"cache": {"type": "pvc", "pvc": {"existingClaim": "kept"}}}), Some("kept"))]
+fn config_cache_is_empty_dir_or_pvc(#[case] values: serde_json::Value, #[case] claim: Option<&str>) {
+    let rendered = common::render(&values);
+    let volumes = common::pod(&rendered).spec.unwrap().volumes.unwrap();
+    let cache = volumes.iter().find(|v| v.name == "config-cache").unwrap();
+    let pvcs = rendered
+        .kinds()
+        .unwrap()
+        .iter()
+        .filter(|k| *k == "PersistentVolumeClaim")
+        .count();
+    match claim {
+        None => {
+            assert!(cache.empty_dir.is_some() && cache.persistent_volume_claim.is_none());
+            assert_eq!(pvcs, 0);
+        }
+        Some(name) => {
+            assert_eq!(cache.persistent_volume_claim.as_ref().unwrap().claim_name, name);
+            assert!(cache.empty_dir.is_none());
+            assert_eq!(
+                pvcs,
+                usize::from(name != "kept"),
+                "a PVC object only when the chart creates it"
+            );
+        }
+    }
+}
+
+#[test]
+fn defaults_follow_the_deployment_guide() {
+    let rendered = common::render(&json!({}));
+    let deployment = common::deployment(&rendered);
+    assert_eq!(deployment.spec.replicas, Some(2));
+    let resources = common::container(&rendered).resources.unwrap();
+    let quantity = |m: &Option<std::collections::BTreeMap<String, _>>, k: &str| {
+        let q: &k8s_openapi::apimachinery::pkg::api::resource::Quantity = &m.as_ref().unwrap()[k];
+        q.0.clone()
+    };
+    assert_eq!(quantity(&resources.requests, "cpu"), "100m");
+    assert_eq!(quantity(&resources.requests, "memory"), "128Mi");
+    assert_eq!(quantity(&resources.limits, "cpu"), "1");
+    assert_eq!(quantity(&resources.limits, "memory"), "512Mi");
+    assert_eq!(
+        common::container(&rendered).image.as_deref(),
+        Some("light-gateway:0.1.0"),
+        "tag = appVersion"
+    );
+    let grace = common::pod(&rendered)
+        .spec
+        .unwrap()
+        .termination_grace_period_seconds
+        .unwrap();
+    assert!(
+        grace * 1000 > 2000,
+        "grace {grace}s must exceed shutdownGracefulPeriod 2000 ms"
+    );
+}
+
+#[rstest]
+#[case::token(json!({"secret": {"portalAuthorization": "Bearer other"}}), "checksum/secret")]
+#[case::bootstrap_value(json!({"bootstrap": {"values": {"startup.host": "other.example.com"}}}), "checksum/config")]
+fn a_config_or_secret_change_rolls_the_pods(#[case] change: serde_json::Value, #[case] annotation: &str) {
+    let checksum = |values: &serde_json::Value| {
+        let annotations = common::pod(&common::render(values))
+            .metadata
+            .unwrap()
+            .annotations
+            .unwrap();
+        annotations[annotation].clone()
+    };
+    let base = json!({"secret": {"portalAuthorization": "Bearer one"}});
+    let mut changed = base.clone();
+    common::merge(&mut changed, &change);
+    assert_eq!(checksum(&base), checksum(&base), "renders are deterministic");
+    assert_ne!(checksum(&base), checksum(&changed), "{annotation} must change");
+}
+
+#[test]
+fn no_scenario_renders_a_namespace() {
+    for scenario in common::scenarios() {
+        let kinds = common::render_scenario(&scenario).kinds().unwrap();
+        assert!(
+            !kinds.contains(&"Namespace".to_string()),
+            "{scenario} renders a Namespace"
+        );
+    }
+}
+
+#[test]
+fn helm_test_pod_checks_health_and_tools_list_through_the_service() {
+    let rendered = common::render(&json!({}));
+    let pod: k8s_openapi::api::core::v1::Pod = rendered.get("Pod", &format!("{FULLNAME}-test")).unwrap();
+    let annotations = pod.metadata.annotations.unwrap();
+    assert_eq!(annotations["helm.sh/hook"], "test");
+    let spec = pod.spec.unwrap();
+    let check = &spec.containers[0];
+    let env = check.env.as_ref().unwrap();
+    let url = env.iter().find(|e| e.name == "GATEWAY_URL").unwrap().value.clone();
+    assert_eq!(url.as_deref(), Some("http://gw-light-gateway:8080"));
+    let script = check.command.as_ref().unwrap().join("\n");
+    assert!(
+        script.contains("$GATEWAY_URL/health") && script.contains("tools/list"),
+        "{script}"
+    );
+    assert_eq!(spec.security_context.unwrap().run_as_non_root, Some(true));
+}
