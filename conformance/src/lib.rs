@@ -8,4 +8,16 @@
 //!   `helm-python-sdk` wheel) otherwise, and reads the result as Kubernetes objects.
 #![warn(missing_docs)]
 
+pub mod check;
+pub mod checks;
+pub mod deployment;
+pub mod mcp;
+pub mod outcome;
+pub mod peers;
 pub mod render;
+pub mod report;
+pub mod runner;
+pub mod scenario;
+pub mod suite;
+pub mod target;
+pub mod timeouts;

@@ -14,7 +14,11 @@ fn fake_helm(dir: &std::path::Path) -> HelmBinary {
     let support = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/fake_helm.py");
     let python = common::venv_tool("python");
     let script = dir.join("helm");
-    let body = format!("#!/bin/sh\nexec '{}' '{}' \"$@\"\n", python.display(), support.display());
+    let body = format!(
+        "#!/bin/sh\nexec '{}' '{}' \"$@\"\n",
+        python.display(),
+        support.display()
+    );
     std::fs::write(&script, body).unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     HelmBinary::new(script)
@@ -36,11 +40,17 @@ fn binary_engine_reports_fail_messages_schema_errors_and_lint() {
     let dir = tempfile::tempdir().unwrap();
     let helm = fake_helm(dir.path());
     let chart = common::chart();
-    let error = helm.render(&chart, &json!({"image": {"tag": "latest"}}), &common::release()).unwrap_err();
-    assert!(error.fail_message().is_some_and(|m| m.starts_with("ERROR: image.tag")), "{error}");
+    let error = helm
+        .render(&chart, &json!({"image": {"tag": "latest"}}), &common::release())
+        .unwrap_err();
+    assert!(
+        error.fail_message().is_some_and(|m| m.starts_with("ERROR: image.tag")),
+        "{error}"
+    );
     let error = helm.validate_schema(&chart, &json!({"replicas": 0})).unwrap_err();
     assert!(matches!(error, RenderError::Schema { .. }), "{error}");
-    helm.validate_schema(&chart, &json!({"image": {"tag": "latest"}})).unwrap();
+    helm.validate_schema(&chart, &json!({"image": {"tag": "latest"}}))
+        .unwrap();
     assert!(helm.lint(&chart, &json!({}), NAMESPACE).unwrap().problems().is_empty());
     let report = helm.lint(&chart, &json!({"serviceType": "Foo"}), NAMESPACE).unwrap();
     assert!(!report.problems().is_empty());

@@ -1,0 +1,131 @@
+//! `light-gateway-conformance run --target local|docker|kind|cluster`: proves a deployment of
+//! the chart right, check by check, and writes JUnit XML and a YAML report.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use light_gateway_conformance::render;
+use light_gateway_conformance::runner::Selection;
+use light_gateway_conformance::scenario::Scenario;
+use light_gateway_conformance::suite::{self, RunConfig, TargetKind};
+use light_gateway_conformance::target::local::Binaries;
+use light_gateway_conformance::timeouts::Timeouts;
+
+#[derive(Parser)]
+#[command(name = "light-gateway-conformance", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Deploy a scenario on a target and run the checks.
+    Run(RunArgs),
+    /// List the checks.
+    List,
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Where to deploy.
+    #[arg(long, value_enum, default_value = "local")]
+    target: TargetKind,
+    /// Chart values of the scenario.
+    #[arg(long, default_value = "fixtures/values/default.yaml")]
+    values: PathBuf,
+    /// Runtime config the mock config-server serves ({{backend-a}}, {{backend-b}} filled in).
+    #[arg(long, default_value = "fixtures/runtime-config/default.yml")]
+    runtime_config: PathBuf,
+    /// The chart.
+    #[arg(long, default_value = "chart")]
+    chart: PathBuf,
+    /// Run only these check ids (comma separated).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// Skip these check ids (comma separated).
+    #[arg(long, value_delimiter = ',')]
+    skip: Vec<String>,
+    /// Where JUnit XML, the YAML report and artifacts go.
+    #[arg(long, default_value = "reports")]
+    report_dir: PathBuf,
+    /// Keep what the run made (processes, containers, cluster).
+    #[arg(long)]
+    keep: bool,
+    /// The gateway binary to judge (any build with the same config contract).
+    #[arg(long)]
+    gateway_bin: Option<PathBuf>,
+    /// Directory of the fixture binaries (default: next to this program).
+    #[arg(long)]
+    fixtures_bin_dir: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::List => {
+            for c in light_gateway_conformance::checks::ALL {
+                println!("{:<36} {:<10} {}", c.id, c.profile_name(), c.description);
+            }
+            ExitCode::SUCCESS
+        }
+        Command::Run(args) => match run(args) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("conformance: {e:#}");
+                ExitCode::from(2)
+            }
+        },
+    }
+}
+
+fn run(args: RunArgs) -> anyhow::Result<bool> {
+    let here = std::env::current_exe()?.parent().map(PathBuf::from).unwrap_or_default();
+    let binaries = Binaries {
+        gateway: args.gateway_bin.unwrap_or_else(|| here.join("light-gateway")),
+        fixtures: args.fixtures_bin_dir.unwrap_or(here),
+    };
+    let scenario =
+        Scenario::load(&args.chart, &args.values, &args.runtime_config).context("failed to read the scenario")?;
+    let renderer = render::detect().context("failed to find a Helm engine")?;
+    println!(
+        "conformance: target {}, scenario {}, gateway {}, {}",
+        args.target.name(),
+        args.values.display(),
+        binaries.gateway.display(),
+        renderer.describe()
+    );
+    let config = RunConfig {
+        target: args.target,
+        scenario,
+        selection: Selection {
+            only: args.only,
+            skip: args.skip,
+        },
+        report_dir: Some(args.report_dir.clone()),
+        keep: args.keep,
+        binaries,
+        timeouts: Timeouts::default(),
+    };
+    let runtime = tokio::runtime::Runtime::new()?;
+    let summary = runtime.block_on(async {
+        tokio::select! {
+            summary = suite::run(config, renderer.as_ref()) => summary.map(Some),
+            _ = tokio::signal::ctrl_c() => Ok(None),
+        }
+    })?;
+    let Some(summary) = summary else {
+        // Dropping the runtime kills every child (kill_on_drop); the kernel does the rest.
+        eprintln!("conformance: interrupted; everything the run started is stopped");
+        return Ok(false);
+    };
+    println!(
+        "reports: {}/conformance-report.yaml, {}/junit.xml",
+        args.report_dir.display(),
+        args.report_dir.display()
+    );
+    Ok(summary.ok())
+}

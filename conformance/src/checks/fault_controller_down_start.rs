@@ -1,0 +1,47 @@
+//! Controller down with startOnRegistryFailure true: ready, and registered once it is back.
+
+use futures_util::FutureExt;
+use serde_json::json;
+
+use super::{current_record, has_milestone, log_mark, logs_since, ready, with_restore};
+use crate::check::{Check, Context, Profile};
+use crate::outcome::{Failure, ensure};
+use crate::peers;
+use crate::target::Restart;
+
+/// The check.
+pub static CHECK: Check = Check {
+    id: "fault-controller-down-start",
+    description: "With the controller refusing connections and startOnRegistryFailure true, the gateway becomes ready, then registers once the controller is back.",
+    checklist: "Fault: controller down with startOnRegistryFailure true.",
+    profile: Profile::Faults,
+    features: &[],
+    disruptive: true,
+    run: |ctx| run(ctx).boxed(),
+};
+
+async fn run(ctx: &Context<'_>) -> Result<String, Failure> {
+    let admin = ctx.target.endpoints().controller_admin;
+    with_restore(ctx, async {
+        peers::outage(&ctx.http, &admin, "refuse").await?;
+        let mark = log_mark(ctx).await?;
+        let mut restart = Restart::as_deployed();
+        restart
+            .values
+            .insert("server.startOnRegistryFailure".into(), json!(true));
+        let started = ctx.target.restart(&restart).await;
+        let logs = logs_since(ctx, mark).await;
+        peers::outage(&ctx.http, &admin, "off").await?;
+        ready(started?, "controller down, startOnRegistryFailure true")?;
+        ensure(
+            has_milestone(&logs?, "registration_failed", "controller registration failed"),
+            || "the failed registration is not logged".into(),
+        )?;
+        let record = current_record(ctx).await?;
+        Ok(format!(
+            "ready without the controller; registered once it was back ({})",
+            record["runtimeInstanceId"]
+        ))
+    })
+    .await
+}

@@ -1,0 +1,179 @@
+//! Every check, one file each, registered in [`ALL`]. Helpers shared by several checks live
+//! here; a test keeps the registry and the files in step.
+
+use serde_json::Value;
+
+use crate::check::{Check, Context};
+use crate::outcome::Failure;
+use crate::peers;
+use crate::target::{Restart, Started};
+
+mod advertised_reachable;
+mod controller_record;
+mod fault_backend_down;
+mod fault_config_server_down_cached;
+mod fault_config_server_down_uncached;
+mod fault_controller_down_exit;
+mod fault_controller_down_start;
+mod fault_sigterm_under_load;
+mod fault_wrong_token;
+mod log_bootstrap;
+mod log_registration;
+mod mcp_tools_call;
+mod mcp_tools_list;
+mod pods_ready;
+mod restart_cache;
+mod rollout;
+mod security_ca_trust;
+mod security_config_read_only;
+mod security_egress_restricted;
+mod security_immutable_tag;
+mod security_ingress_restricted;
+mod security_non_root;
+mod security_only_cache_writable;
+mod security_token_in_secret;
+mod security_token_rotation;
+mod service_health;
+
+/// The checks, in the order they run (disruptive ones are moved last by the runner).
+pub static ALL: &[&Check] = &[
+    &rollout::CHECK,
+    &pods_ready::CHECK,
+    &log_bootstrap::CHECK,
+    &log_registration::CHECK,
+    &controller_record::CHECK,
+    &advertised_reachable::CHECK,
+    &service_health::CHECK,
+    &mcp_tools_list::CHECK,
+    &mcp_tools_call::CHECK,
+    &restart_cache::CHECK,
+    &security_token_in_secret::CHECK,
+    &security_ca_trust::CHECK,
+    &security_immutable_tag::CHECK,
+    &security_non_root::CHECK,
+    &security_config_read_only::CHECK,
+    &security_only_cache_writable::CHECK,
+    &security_ingress_restricted::CHECK,
+    &security_egress_restricted::CHECK,
+    &security_token_rotation::CHECK,
+    &fault_config_server_down_cached::CHECK,
+    &fault_config_server_down_uncached::CHECK,
+    &fault_controller_down_start::CHECK,
+    &fault_controller_down_exit::CHECK,
+    &fault_wrong_token::CHECK,
+    &fault_backend_down::CHECK,
+    &fault_sigterm_under_load::CHECK,
+];
+
+/// The tools the suite's runtime config defines (fixtures/runtime-config/default.yml).
+pub mod tools {
+    /// Echo on backend-a (legacy sessions).
+    pub const ECHO_A: &str = "echo";
+    /// Echo on backend-b (stateless).
+    pub const ECHO_B: &str = "echo_b";
+    /// Sleeps `ms` on backend-a.
+    pub const SLOW: &str = "slow";
+    /// The backend instances.
+    pub const INSTANCES: [&str; 2] = ["backend-a", "backend-b"];
+}
+
+/// Milestone lines, in the forms a gateway may print them: our `event` field (text or JSON)
+/// or the message. Upstream's own wording can be added here.
+pub fn has_milestone(logs: &str, event: &str, message: &str) -> bool {
+    logs.contains(&format!("event=\"{event}\""))
+        || logs.contains(&format!("\"event\":\"{event}\""))
+        || logs.contains(message)
+}
+
+/// The logs written after the first `from` bytes (what the last restart printed).
+pub async fn logs_since(ctx: &Context<'_>, from: usize) -> Result<String, Failure> {
+    let logs = ctx.target.gateway_logs().await?;
+    Ok(logs.get(from..).unwrap_or_default().to_string())
+}
+
+/// How many bytes of logs exist now.
+pub async fn log_mark(ctx: &Context<'_>) -> Result<usize, Failure> {
+    Ok(ctx.target.gateway_logs().await?.len())
+}
+
+/// Restarts the gateway as deployed (original values and env) and requires it ready: every
+/// disruptive check ends with this, so the next check finds the deployment as it was.
+pub async fn restore(ctx: &Context<'_>) -> Result<(), Failure> {
+    match ctx.target.restart(&Restart::reset()).await? {
+        Started::Ready => Ok(()),
+        other => Err(Failure(format!(
+            "the gateway did not come back after the check: {other:?}"
+        ))),
+    }
+}
+
+/// Runs `body`, then [`restore`] whatever `body` returned; `body`'s failure wins.
+pub async fn with_restore<F>(ctx: &Context<'_>, body: F) -> Result<String, Failure>
+where
+    F: std::future::Future<Output = Result<String, Failure>>,
+{
+    let result = body.await;
+    let restored = restore(ctx).await;
+    let evidence = result?;
+    restored?;
+    Ok(evidence)
+}
+
+/// The JSON-RPC error code of an answer, if it is an error.
+pub fn error_code(answer: &Value) -> Option<i64> {
+    answer.pointer("/error/code").and_then(Value::as_i64)
+}
+
+/// Requires the gateway to have started ready.
+pub fn ready(started: Started, what: &str) -> Result<(), Failure> {
+    match started {
+        Started::Ready => Ok(()),
+        other => Err(Failure(format!("{what}: the gateway did not become ready ({other:?})"))),
+    }
+}
+
+/// The controller's newest connected record of the deployment, eventually.
+pub async fn current_record(ctx: &Context<'_>) -> Result<Value, Failure> {
+    let controller = ctx.target.endpoints().controller_admin;
+    let sid = ctx.deployment.identity.service_id.clone();
+    ctx.timeouts
+        .eventually(|| async {
+            let records = peers::registrations(&ctx.http, &controller).await?;
+            peers::newest_connected(&records, &sid)
+                .cloned()
+                .ok_or_else(|| Failure(format!("no connected registration of {sid} at the controller")))
+        })
+        .await
+}
+
+#[cfg(test)]
+mod tests;
+
+/// The NetworkPolicy selecting the gateway pods, and the gateway's container ports.
+pub fn gateway_policy(
+    deployment: &crate::deployment::Deployment,
+) -> Result<(k8s_openapi::api::networking::v1::NetworkPolicy, Vec<(i32, String)>), Failure> {
+    let template = deployment.pod_template()?;
+    let labels = template.metadata.and_then(|m| m.labels).unwrap_or_default();
+    let ports: Vec<(i32, String)> = template
+        .spec
+        .and_then(|p| p.containers.into_iter().next())
+        .and_then(|c| c.ports)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| (p.container_port, p.name.unwrap_or_default()))
+        .collect();
+    let policies: Vec<k8s_openapi::api::networking::v1::NetworkPolicy> = deployment.rendered.all("NetworkPolicy")?;
+    let policy = policies.into_iter().find(|p| {
+        let selector = p
+            .spec
+            .as_ref()
+            .and_then(|s| s.pod_selector.clone())
+            .and_then(|s| s.match_labels)
+            .unwrap_or_default();
+        selector.iter().all(|(k, v)| labels.get(k) == Some(v))
+    });
+    let policy = policy
+        .ok_or_else(|| Failure("no NetworkPolicy selects the gateway pods (networkPolicy.enabled is false?)".into()))?;
+    Ok((policy, ports))
+}

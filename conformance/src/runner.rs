@@ -1,0 +1,124 @@
+//! Runs checks against a target: skip policy (features, --only/--skip), order (disruptive last),
+//! timing, and artifacts for failures.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::check::{Check, Context, Profile};
+use crate::outcome::Outcome;
+
+/// Which checks to run.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Run only these ids (empty: all).
+    pub only: Vec<String>,
+    /// Never run these ids.
+    pub skip: Vec<String>,
+}
+
+/// One check's result.
+#[derive(Debug, Clone)]
+pub struct CheckResult {
+    /// The check's id.
+    pub id: &'static str,
+    /// Its description.
+    pub description: &'static str,
+    /// The checklist line.
+    pub checklist: &'static str,
+    /// Its profile.
+    pub profile: Profile,
+    /// What happened.
+    pub outcome: Outcome,
+    /// How long it took.
+    pub duration: Duration,
+    /// Where its artifacts are (failures only).
+    pub artifacts: Option<PathBuf>,
+}
+
+/// Why `check` does not run on this target with this selection, if it does not.
+pub fn skip_reason(
+    check: &Check,
+    target: &str,
+    features: &[crate::check::Feature],
+    selection: &Selection,
+) -> Option<String> {
+    if !selection.only.is_empty() && !selection.only.iter().any(|id| id == check.id) {
+        return Some("not selected (--only)".into());
+    }
+    if selection.skip.iter().any(|id| id == check.id) {
+        return Some("excluded (--skip)".into());
+    }
+    let missing: Vec<&str> = check
+        .features
+        .iter()
+        .filter(|f| !features.contains(f))
+        .map(|f| f.name())
+        .collect();
+    if missing.is_empty() {
+        None
+    } else {
+        Some(format!("the {target} target has no {}", missing.join(", ")))
+    }
+}
+
+/// The order checks run in: the registry's, with disruptive checks last.
+pub fn ordered(checks: &[&'static Check]) -> Vec<&'static Check> {
+    let mut out: Vec<&'static Check> = checks.iter().copied().filter(|c| !c.disruptive).collect();
+    out.extend(checks.iter().copied().filter(|c| c.disruptive));
+    out
+}
+
+/// Runs `checks`; `progress` hears about each one before (`None`) and after (`Some`) it runs.
+pub async fn run(
+    ctx: &Context<'_>,
+    checks: &[&'static Check],
+    selection: &Selection,
+    mut collect: impl AsyncCollect,
+    mut progress: impl FnMut(&Check, Option<&CheckResult>),
+) -> Vec<CheckResult> {
+    let mut results = Vec::new();
+    for check in ordered(checks) {
+        progress(check, None);
+        let started = Instant::now();
+        let outcome = match skip_reason(check, ctx.target.name(), ctx.target.features(), selection) {
+            Some(reason) => Outcome::skip(reason),
+            None => match (check.run)(ctx).await {
+                Ok(evidence) => Outcome::pass(evidence),
+                Err(failure) => Outcome::fail(failure.0),
+            },
+        };
+        let artifacts = match outcome {
+            Outcome::Failed { .. } => collect.collect(ctx, check.id).await,
+            _ => None,
+        };
+        let result = CheckResult {
+            id: check.id,
+            description: check.description,
+            checklist: check.checklist,
+            profile: check.profile,
+            outcome,
+            duration: started.elapsed(),
+            artifacts,
+        };
+        progress(check, Some(&result));
+        results.push(result);
+    }
+    results
+}
+
+/// Gathers artifacts for a failed check.
+#[async_trait::async_trait]
+pub trait AsyncCollect {
+    /// Writes the artifacts of `id` and returns their folder.
+    async fn collect(&mut self, ctx: &Context<'_>, id: &str) -> Option<PathBuf>;
+}
+
+/// Collects nothing.
+pub struct NoArtifacts;
+
+#[async_trait::async_trait]
+impl AsyncCollect for NoArtifacts {
+    async fn collect(&mut self, _ctx: &Context<'_>, _id: &str) -> Option<PathBuf> {
+        None
+    }
+}
