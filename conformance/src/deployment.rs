@@ -121,8 +121,9 @@ impl Deployment {
             .map(|(_, v)| v.as_str())
     }
 
-    /// Every secret value, for redaction.
+    /// Every secret value, for redaction: as given, without `Bearer `, and base64-encoded.
     pub fn secrets(&self) -> Vec<String> {
+        use base64::Engine;
         let mut out: Vec<String> = self
             .secret_env
             .iter()
@@ -133,6 +134,8 @@ impl Deployment {
             if let Some(bare) = v.strip_prefix("Bearer ") {
                 out.push(bare.to_string());
             }
+            // The form a Secret's `data` holds it in.
+            out.push(base64::engine::general_purpose::STANDARD.encode(&v));
         }
         out
     }

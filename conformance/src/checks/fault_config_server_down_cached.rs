@@ -2,7 +2,7 @@
 
 use futures_util::FutureExt;
 
-use super::{has_milestone, log_mark, logs_since, ready, with_restore};
+use super::{has_milestone, ready, with_restore};
 use crate::check::{Check, Context, Profile};
 use crate::outcome::{Failure, ensure};
 use crate::peers;
@@ -23,7 +23,6 @@ async fn run(ctx: &Context<'_>) -> Result<String, Failure> {
     let admin = ctx.target.endpoints().config_server_admin;
     with_restore(ctx, async {
         peers::outage(&ctx.http, &admin, "refuse").await?;
-        let mark = log_mark(ctx).await?;
         let started = ctx
             .target
             .restart(&Restart {
@@ -33,7 +32,7 @@ async fn run(ctx: &Context<'_>) -> Result<String, Failure> {
             .await;
         peers::outage(&ctx.http, &admin, "off").await?;
         ready(started?, "config-server down, cache kept")?;
-        let logs = logs_since(ctx, mark).await?;
+        let logs = ctx.target.gateway_logs().await?;
         ensure(
             has_milestone(&logs, "bootstrap_failed", "config-server bootstrap failed"),
             || "the failed bootstrap is not logged".into(),

@@ -3,7 +3,7 @@
 use futures_util::FutureExt;
 use serde_json::json;
 
-use super::{current_record, has_milestone, log_mark, logs_since, ready, with_restore};
+use super::{current_record, has_milestone, ready, with_restore};
 use crate::check::{Check, Context, Profile};
 use crate::outcome::{Failure, ensure};
 use crate::peers;
@@ -24,13 +24,12 @@ async fn run(ctx: &Context<'_>) -> Result<String, Failure> {
     let admin = ctx.target.endpoints().controller_admin;
     with_restore(ctx, async {
         peers::outage(&ctx.http, &admin, "refuse").await?;
-        let mark = log_mark(ctx).await?;
         let mut restart = Restart::as_deployed();
         restart
             .values
             .insert("server.startOnRegistryFailure".into(), json!(true));
         let started = ctx.target.restart(&restart).await;
-        let logs = logs_since(ctx, mark).await;
+        let logs = ctx.target.gateway_logs().await.map_err(Failure::from);
         peers::outage(&ctx.http, &admin, "off").await?;
         ready(started?, "controller down, startOnRegistryFailure true")?;
         ensure(

@@ -2,7 +2,7 @@
 
 use futures_util::FutureExt;
 
-use super::{log_mark, logs_since, with_restore};
+use super::with_restore;
 use crate::check::{Check, Context, Profile};
 use crate::outcome::{Failure, ensure};
 use crate::peers;
@@ -29,7 +29,6 @@ async fn run(ctx: &Context<'_>) -> Result<String, Failure> {
     let admin = ctx.target.endpoints().config_server_admin;
     with_restore(ctx, async {
         let before = peers::config_requests(&ctx.http, &admin).await?.len();
-        let mark = log_mark(ctx).await?;
         let mut restart = Restart::as_deployed();
         restart.env = vec![("LIGHT_PORTAL_AUTHORIZATION".into(), wrong)];
         let _ = ctx.target.restart(&restart).await?;
@@ -39,7 +38,7 @@ async fn run(ctx: &Context<'_>) -> Result<String, Failure> {
             .skip(before)
             .any(|r| r["path"] == "/config-server/configs" && r["status"] == 403);
         ensure(refused, || "config-server did not answer 403 to the wrong token".into())?;
-        let logs = logs_since(ctx, mark).await?;
+        let logs = ctx.target.gateway_logs().await?;
         ensure(logs.contains("403"), || {
             "the gateway's logs do not mention the 403".into()
         })?;

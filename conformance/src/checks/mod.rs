@@ -85,17 +85,6 @@ pub fn has_milestone(logs: &str, event: &str, message: &str) -> bool {
         || logs.contains(message)
 }
 
-/// The logs written after the first `from` bytes (what the last restart printed).
-pub async fn logs_since(ctx: &Context<'_>, from: usize) -> Result<String, Failure> {
-    let logs = ctx.target.gateway_logs().await?;
-    Ok(logs.get(from..).unwrap_or_default().to_string())
-}
-
-/// How many bytes of logs exist now.
-pub async fn log_mark(ctx: &Context<'_>) -> Result<usize, Failure> {
-    Ok(ctx.target.gateway_logs().await?.len())
-}
-
 /// Restarts the gateway as deployed (original values and env) and requires it ready: every
 /// disruptive check ends with this, so the next check finds the deployment as it was.
 pub async fn restore(ctx: &Context<'_>) -> Result<(), Failure> {

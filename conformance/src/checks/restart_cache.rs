@@ -3,7 +3,7 @@
 use futures_util::FutureExt;
 use serde_json::Value;
 
-use super::{has_milestone, log_mark, logs_since, ready, with_restore};
+use super::{has_milestone, ready, with_restore};
 use crate::check::{Check, Context, Profile};
 use crate::mcp::{self, Era};
 use crate::outcome::{Failure, ensure};
@@ -36,7 +36,6 @@ async fn run(ctx: &Context<'_>) -> Result<String, Failure> {
 async fn fresh_download(ctx: &Context<'_>) -> Result<String, Failure> {
     let admin = ctx.target.endpoints().config_server_admin;
     let before = peers::config_requests(&ctx.http, &admin).await?.len();
-    let mark = log_mark(ctx).await?;
     ready(
         ctx.target.restart(&Restart::as_deployed()).await?,
         "restart with an emptyDir cache",
@@ -49,7 +48,7 @@ async fn fresh_download(ctx: &Context<'_>) -> Result<String, Failure> {
     ensure(fresh, || {
         "config-server saw no successful configs download after the restart".into()
     })?;
-    let logs = logs_since(ctx, mark).await?;
+    let logs = ctx.target.gateway_logs().await?;
     ensure(
         has_milestone(&logs, "bootstrap_ok", "config-server bootstrap ok"),
         || "the restarted gateway did not log a bootstrap".into(),
@@ -60,7 +59,6 @@ async fn fresh_download(ctx: &Context<'_>) -> Result<String, Failure> {
 async fn from_cache(ctx: &Context<'_>) -> Result<String, Failure> {
     let admin = ctx.target.endpoints().config_server_admin;
     peers::outage(&ctx.http, &admin, "refuse").await?;
-    let mark = log_mark(ctx).await?;
     let started = ctx.target.restart(&Restart::as_deployed()).await;
     let tools = match &started {
         Ok(crate::target::Started::Ready) => tool_count(ctx).await,
@@ -69,7 +67,7 @@ async fn from_cache(ctx: &Context<'_>) -> Result<String, Failure> {
     peers::outage(&ctx.http, &admin, "off").await?;
     ready(started?, "restart on a PVC cache with config-server down")?;
     let tools = tools?;
-    let logs = logs_since(ctx, mark).await?;
+    let logs = ctx.target.gateway_logs().await?;
     ensure(logs.contains("config-cache"), || {
         "the restarted gateway did not say it fell back to config-cache".into()
     })?;
