@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: help setup venv build test test-chart lint fmt run-local clean
+.PHONY: help setup venv build test test-chart lint fmt run-local conformance base-image image clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -42,6 +42,15 @@ lint: ## formatting check and clippy with warnings as errors
 
 fmt: ## format the code
 	$(CARGO) fmt --all
+
+conformance: build venv ## run the conformance suite (kind, else docker, else local; TARGET= forces one)
+	./scripts/conformance.sh
+
+base-image: ## make debian:bookworm-slim from Debian packages when no registry can supply it
+	./scripts/base-image.sh debian:bookworm-slim
+
+image: ## build light-gateway:<version> and light-gateway-fixtures:<version> (release binaries, no registry needed)
+	./scripts/image.sh
 
 run-local: build ## run the gateway against the mock config-server and controller on 127.0.0.1
 	./scripts/run-local.sh
