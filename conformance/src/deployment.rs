@@ -113,6 +113,26 @@ impl Deployment {
         })
     }
 
+    /// The container's env as the pod gets it: literal values, and Secret references resolved
+    /// from the rendered Secret (optional ones skipped when absent).
+    ///
+    /// # Errors
+    /// No pod spec rendered.
+    pub fn container_env(&self) -> Result<Vec<(String, String)>, RenderError> {
+        let container = self.pod_spec()?.containers.into_iter().next();
+        let mut env = Vec::new();
+        for var in container.and_then(|c| c.env).unwrap_or_default() {
+            if let Some(value) = var.value {
+                env.push((var.name, value));
+            } else if let Some(key) = var.value_from.and_then(|f| f.secret_key_ref).map(|r| r.key)
+                && let Some((_, value)) = self.secret_env.iter().find(|(k, _)| *k == key)
+            {
+                env.push((var.name, value.clone()));
+            }
+        }
+        Ok(env)
+    }
+
     /// The token the gateway is given (`LIGHT_PORTAL_AUTHORIZATION`), if any.
     pub fn token(&self) -> Option<&str> {
         self.secret_env
