@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: help setup venv build test test-chart lint fmt run-local conformance base-image image clean
+.PHONY: help setup venv build images-if-docker test test-chart lint fmt run-local conformance base-image image clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -26,7 +26,12 @@ $(VENV_STAMP): conformance/requirements.txt
 build: ## build every binary of the workspace (debug)
 	$(CARGO) build --workspace --bins
 
-test: build venv ## run every test (unit and process tests of the real binaries, the chart tests)
+# The docker tier of the tests needs the images; without a Docker engine it reports itself skipped.
+images-if-docker:
+	@if docker info >/dev/null 2>&1; then ./scripts/image.sh; \
+	else echo "test: no Docker engine answers: the docker tier will report itself skipped"; fi
+
+test: build venv images-if-docker ## run every test (unit, process, chart and suite tests; the docker tier when Docker is there)
 	@if command -v cargo-nextest >/dev/null 2>&1; then \
 	  $(CARGO) nextest run --workspace --no-fail-fast; \
 	else \

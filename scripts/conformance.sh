@@ -12,14 +12,16 @@ if [ -z "$target" ]; then
   if command -v kind >/dev/null 2>&1 && $docker_ok; then
     target=kind; why="kind and a Docker engine are present"
   elif $docker_ok; then
-    # The docker target is not built yet: say so rather than report every check skipped.
-    target=local; why="a Docker engine is present but kind is not, and the docker target is not built yet"
+    target=docker; why="a Docker engine is present but kind is not"
   else
     target=local; why="neither kind nor a Docker engine is available"
   fi
   echo "conformance: target $target ($why; TARGET= forces one)"
 else
   echo "conformance: target $target (forced by TARGET)"
+fi
+if [ "$target" = docker ] || [ "$target" = kind ]; then
+  ./scripts/image.sh   # version-tagged images; no registry needed
 fi
 # shellcheck disable=SC2086
 exec target/debug/light-gateway-conformance run --target "$target" ${CONFORMANCE_ARGS:-}

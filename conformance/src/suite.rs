@@ -12,6 +12,7 @@ use crate::report::console::Console;
 use crate::report::{Counts, RunInfo, junit, yaml};
 use crate::runner::{self, CheckResult, NoArtifacts, Selection};
 use crate::scenario::Scenario;
+use crate::target::docker::{DockerTarget, Images};
 use crate::target::local::{Binaries, LocalTarget};
 use crate::target::{Target, TargetError};
 use crate::timeouts::Timeouts;
@@ -55,6 +56,8 @@ pub struct RunConfig {
     pub keep: bool,
     /// The binaries (local target).
     pub binaries: Binaries,
+    /// The fixtures image (docker, kind and cluster targets).
+    pub fixtures_image: String,
     /// Waits.
     pub timeouts: Timeouts,
 }
@@ -84,7 +87,10 @@ pub async fn run(config: RunConfig, renderer: &dyn ChartRenderer) -> std::io::Re
     let info = RunInfo {
         target: config.target.name().into(),
         scenario: config.scenario.source.clone(),
-        gateway: config.binaries.gateway.display().to_string(),
+        gateway: match config.target {
+            TargetKind::Local => config.binaries.gateway.display().to_string(),
+            _ => "the chart's image (image.repository:image.tag)".to_string(),
+        },
         suite_version: env!("CARGO_PKG_VERSION").into(),
         renderer: renderer.describe(),
         date: chrono::Utc::now().to_rfc3339(),
@@ -120,6 +126,13 @@ async fn provision(
         TargetKind::Local => {
             let (target, deployment) =
                 LocalTarget::provision(&config.scenario, renderer, config.binaries.clone()).await?;
+            Ok((Box::new(target), deployment))
+        }
+        TargetKind::Docker => {
+            let images = Images {
+                fixtures: config.fixtures_image.clone(),
+            };
+            let (target, deployment) = DockerTarget::provision(&config.scenario, renderer, images).await?;
             Ok((Box::new(target), deployment))
         }
         other => Err(TargetError::Unavailable(format!(
@@ -179,4 +192,9 @@ fn not_run(error: &TargetError) -> Vec<CheckResult> {
             artifacts: None,
         })
         .collect()
+}
+
+/// The fixtures image this suite version goes with.
+pub fn default_fixtures_image() -> String {
+    format!("light-gateway-fixtures:{}", env!("CARGO_PKG_VERSION"))
 }

@@ -23,7 +23,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Deploy a scenario on a target and run the checks.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// List the checks.
     List,
 }
@@ -60,6 +60,12 @@ struct RunArgs {
     /// Directory of the fixture binaries (default: next to this program).
     #[arg(long)]
     fixtures_bin_dir: Option<PathBuf>,
+    /// The gateway image (docker, kind, cluster targets); sets the chart's image values.
+    #[arg(long)]
+    gateway_image: Option<String>,
+    /// The fixtures image (docker, kind, cluster targets).
+    #[arg(long)]
+    fixtures_image: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -71,7 +77,7 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Command::Run(args) => match run(args) {
+        Command::Run(args) => match run(*args) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::FAILURE,
             Err(e) => {
@@ -108,6 +114,7 @@ fn run(args: RunArgs) -> anyhow::Result<bool> {
         report_dir: Some(args.report_dir.clone()),
         keep: args.keep,
         binaries,
+        fixtures_image: args.fixtures_image.unwrap_or_else(suite::default_fixtures_image),
         timeouts: Timeouts::default(),
     };
     let runtime = tokio::runtime::Runtime::new()?;

@@ -22,6 +22,7 @@ mod log_registration;
 mod mcp_tools_call;
 mod mcp_tools_list;
 mod pods_ready;
+mod probes;
 mod restart_cache;
 mod rollout;
 mod security_ca_trust;
@@ -31,6 +32,8 @@ mod security_immutable_tag;
 mod security_ingress_restricted;
 mod security_non_root;
 mod security_only_cache_writable;
+mod security_runtime_filesystem;
+mod security_runtime_user;
 mod security_token_in_secret;
 mod security_token_rotation;
 mod service_health;
@@ -39,6 +42,7 @@ mod service_health;
 pub static ALL: &[&Check] = &[
     &rollout::CHECK,
     &pods_ready::CHECK,
+    &probes::CHECK,
     &log_bootstrap::CHECK,
     &log_registration::CHECK,
     &controller_record::CHECK,
@@ -53,6 +57,8 @@ pub static ALL: &[&Check] = &[
     &security_non_root::CHECK,
     &security_config_read_only::CHECK,
     &security_only_cache_writable::CHECK,
+    &security_runtime_user::CHECK,
+    &security_runtime_filesystem::CHECK,
     &security_ingress_restricted::CHECK,
     &security_egress_restricted::CHECK,
     &security_token_rotation::CHECK,

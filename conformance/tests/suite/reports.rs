@@ -1,5 +1,6 @@
 //! The whole suite on the local target, and what its reports say.
 
+use light_gateway_conformance::checks::ALL;
 use light_gateway_conformance::outcome::Outcome;
 use light_gateway_conformance::runner::Selection;
 use light_gateway_conformance::suite::{self, RunConfig, TargetKind};
@@ -7,9 +8,6 @@ use light_gateway_conformance::timeouts::Timeouts;
 use serde_json::Value;
 
 use crate::common::{binaries, helm, scenario};
-
-/// Checks that need Kubernetes objects.
-const NEED_KUBERNETES: [&str; 3] = ["rollout", "pods-ready", "service-health"];
 
 #[tokio::test(flavor = "multi_thread")]
 async fn local_target_passes_every_check_that_needs_no_kubernetes_and_skips_the_rest_with_reasons() {
@@ -21,11 +19,16 @@ async fn local_target_passes_every_check_that_needs_no_kubernetes_and_skips_the_
         report_dir: Some(reports.path().to_path_buf()),
         keep: false,
         binaries: binaries(),
+        fixtures_image: suite::default_fixtures_image(),
         timeouts: Timeouts::default(),
     };
     let summary = suite::run(config, helm()).await.unwrap();
     for r in &summary.results {
-        if NEED_KUBERNETES.contains(&r.id) {
+        let needs_more = ALL
+            .iter()
+            .find(|c| c.id == r.id)
+            .is_some_and(|c| !c.features.is_empty());
+        if needs_more {
             assert!(
                 matches!(&r.outcome, Outcome::Skipped { reason } if reason.contains("local target has no")),
                 "{}: {:?}",
@@ -56,6 +59,7 @@ async fn unavailable_targets_report_every_check_skipped_with_the_reason() {
         report_dir: None,
         keep: false,
         binaries: binaries(),
+        fixtures_image: suite::default_fixtures_image(),
         timeouts: Timeouts::default(),
     };
     let summary = suite::run(config, helm()).await.unwrap();
@@ -117,6 +121,7 @@ async fn failed_checks_leave_artifacts_without_any_token_and_junit_agrees_with_y
             gateway: wrapper,
             fixtures: real.fixtures,
         },
+        fixtures_image: suite::default_fixtures_image(),
         timeouts: Timeouts::default(),
     };
     let summary = suite::run(config, helm()).await.unwrap();

@@ -1,0 +1,157 @@
+//! The docker tier: the images' facts, and the suite on the docker target (the gateway in its
+//! image as the pod spec says, fixtures as containers under in-cluster names). Where no Docker
+//! engine or image exists, each test says it skipped and why, and checks nothing.
+
+use std::process::Command;
+
+use light_gateway_conformance::check::Feature;
+use light_gateway_conformance::checks::ALL;
+use light_gateway_conformance::outcome::Outcome;
+use light_gateway_conformance::render::{self, ChartRenderer};
+use light_gateway_conformance::runner::Selection;
+use light_gateway_conformance::scenario::{self, Scenario};
+use light_gateway_conformance::suite::{self, RunConfig, TargetKind};
+use light_gateway_conformance::target::docker;
+use light_gateway_conformance::target::local::Binaries;
+use light_gateway_conformance::timeouts::Timeouts;
+use serde_json::{Value, json};
+
+const GATEWAY_IMAGE: &str = concat!("light-gateway:", env!("CARGO_PKG_VERSION"));
+
+fn skipped() -> Option<String> {
+    let fixtures = suite::default_fixtures_image();
+    let reason = docker::unavailable(&[GATEWAY_IMAGE, &fixtures])?;
+    eprintln!("SKIPPED (docker tier): {reason}");
+    Some(reason)
+}
+
+fn docker(args: &[&str]) -> (bool, String) {
+    let out = Command::new("docker").args(args).output().expect("docker runs");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .trim()
+        .to_string(),
+    )
+}
+
+#[test]
+fn gateway_image_facts() {
+    if skipped().is_some() {
+        return;
+    }
+    let (_, config) = docker(&["image", "inspect", "-f", "{{json .Config}}", GATEWAY_IMAGE]);
+    let config: Value = serde_json::from_str(&config).unwrap();
+    assert_eq!(config["User"], "999:999");
+    assert_eq!(config["WorkingDir"], "/app");
+    let ports = config["ExposedPorts"].as_object().unwrap();
+    assert!(
+        ports.contains_key("8080/tcp") && ports.contains_key("8443/tcp"),
+        "{ports:?}"
+    );
+    let run = |script: &str| docker(&["run", "--rm", "--entrypoint", "sh", GATEWAY_IMAGE, "-c", script]);
+    assert_eq!(run("readlink /app/config").1, "/config");
+    assert_eq!(run("id -u; id -g").1, "999\n999");
+    assert_eq!(run("stat -c %u:%g /app/config-cache").1, "999:999");
+    assert!(run("touch /app/config-cache/x").0, "the cache is writable for 999");
+    for path in ["/app/x", "/config/x", "/app/config-defaults/x", "/etc/x"] {
+        assert!(!run(&format!("touch {path}")).0, "{path} must not be writable for 999");
+    }
+    let (_, size) = docker(&["image", "inspect", "-f", "{{.Size}}", GATEWAY_IMAGE]);
+    eprintln!("image {GATEWAY_IMAGE}: {:.1} MB", size.parse::<f64>().unwrap() / 1e6);
+}
+
+fn helm() -> Box<dyn ChartRenderer> {
+    render::detect().unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn default_scenario() -> Scenario {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    Scenario::load(
+        &root.join("chart"),
+        &root.join("fixtures/values/default.yaml"),
+        &root.join("fixtures/runtime-config/default.yml"),
+    )
+    .unwrap()
+}
+
+async fn run_docker(scenario: Scenario, only: &[&str]) -> Vec<(String, Outcome)> {
+    let config = RunConfig {
+        target: TargetKind::Docker,
+        scenario,
+        selection: Selection {
+            only: only.iter().map(|s| s.to_string()).collect(),
+            skip: vec![],
+        },
+        report_dir: None,
+        keep: false,
+        binaries: Binaries {
+            gateway: "unused".into(),
+            fixtures: "unused".into(),
+        },
+        fixtures_image: suite::default_fixtures_image(),
+        timeouts: Timeouts::default(),
+    };
+    let summary = suite::run(config, helm().as_ref()).await.unwrap();
+    summary
+        .results
+        .into_iter()
+        .map(|r| (r.id.to_string(), r.outcome))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn docker_target_passes_every_check_it_serves() {
+    if skipped().is_some() {
+        return;
+    }
+    for (id, outcome) in run_docker(default_scenario(), &[]).await {
+        let check = ALL.iter().find(|c| c.id == id).unwrap();
+        if check.features.iter().all(|f| *f == Feature::Containers) {
+            assert!(matches!(outcome, Outcome::Passed { .. }), "{id}: {outcome:?}");
+        } else {
+            assert!(
+                matches!(&outcome, Outcome::Skipped { reason } if reason.contains("docker target has no")),
+                "{id}: {outcome:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn live_container_checks_fail_when_the_pod_spec_breaks_their_rule() {
+    if skipped().is_some() {
+        return;
+    }
+    let mut other_user = default_scenario();
+    scenario::merge(
+        &mut other_user.values,
+        &json!({"podSecurityContext": {"runAsUser": 1000}, "securityContext": {"runAsUser": 1000}}),
+    );
+    // As uid 1000 the process is not the image user, and the cache (999, 0750) is not writable.
+    let results = run_docker(
+        other_user,
+        &[
+            "security-runtime-user",
+            "security-runtime-filesystem",
+            "security-ca-trust",
+        ],
+    )
+    .await;
+    let outcome = |id: &str| results.iter().find(|(i, _)| i == id).unwrap().1.clone();
+    for id in ["security-runtime-user", "security-runtime-filesystem"] {
+        assert!(matches!(outcome(id), Outcome::Failed { .. }), "{id}: {:?}", outcome(id));
+    }
+    assert!(
+        matches!(outcome("security-ca-trust"), Outcome::Passed { .. }),
+        "{:?}",
+        outcome("security-ca-trust")
+    );
+}
