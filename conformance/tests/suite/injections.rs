@@ -205,3 +205,21 @@ mod misbehaving {
         fails_under(script, "fault-sigterm-under-load").await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pvc_cache_scenario_restarts_from_the_cache_while_config_server_is_down() {
+    let root = crate::common::workspace();
+    let scenario = light_gateway_conformance::scenario::Scenario::load(
+        &root.join("chart"),
+        &root.join("fixtures/values/pvc-cache.yaml"),
+        &root.join("fixtures/runtime-config/default.yml"),
+    )
+    .unwrap();
+    let l = Local::start(scenario, binaries()).await;
+    let outcome = l.check("restart-cache").await;
+    assert!(
+        matches!(&outcome, light_gateway_conformance::outcome::Outcome::Passed { evidence } if evidence.starts_with("PVC")),
+        "{outcome:?}"
+    );
+    l.stop().await;
+}
