@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: help setup venv build images-if-docker test test-chart lint fmt run-local conformance base-image image clean
+.PHONY: help setup venv build images-if-docker test test-chart lint fmt run-local conformance base-image image bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -59,6 +59,9 @@ image: ## build light-gateway:<version> and light-gateway-fixtures:<version> (re
 
 run-local: build ## run the gateway against the mock config-server and controller on 127.0.0.1
 	./scripts/run-local.sh
+
+bench: ## measure the gateway against a direct call and nginx (release builds, wrk; a few minutes) into bench/results/
+	./scripts/bench.sh
 
 clean: ## remove build output
 	$(CARGO) clean

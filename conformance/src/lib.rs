@@ -10,6 +10,7 @@
 
 pub mod check;
 pub mod checks;
+pub mod cluster;
 pub mod deployment;
 pub mod mcp;
 pub mod outcome;

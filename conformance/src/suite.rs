@@ -13,6 +13,7 @@ use crate::report::{Counts, RunInfo, junit, yaml};
 use crate::runner::{self, CheckResult, NoArtifacts, Selection};
 use crate::scenario::Scenario;
 use crate::target::docker::{DockerTarget, Images};
+use crate::target::kube::{Cluster, KubeOptions, KubeTarget};
 use crate::target::local::{Binaries, LocalTarget};
 use crate::target::{Target, TargetError};
 use crate::timeouts::Timeouts;
@@ -58,6 +59,8 @@ pub struct RunConfig {
     pub binaries: Binaries,
     /// The fixtures image (docker, kind and cluster targets).
     pub fixtures_image: String,
+    /// Which cluster (kind and cluster targets).
+    pub cluster: Cluster,
     /// Waits.
     pub timeouts: Timeouts,
 }
@@ -135,10 +138,15 @@ async fn provision(
             let (target, deployment) = DockerTarget::provision(&config.scenario, renderer, images).await?;
             Ok((Box::new(target), deployment))
         }
-        other => Err(TargetError::Unavailable(format!(
-            "the {} target is not built yet",
-            other.name()
-        ))),
+        TargetKind::Kind | TargetKind::Cluster => {
+            let options = KubeOptions {
+                cluster: config.cluster.clone(),
+                fixtures_image: config.fixtures_image.clone(),
+                keep: config.keep,
+            };
+            let (target, deployment) = KubeTarget::provision(&config.scenario, renderer, options).await?;
+            Ok((Box::new(target), deployment))
+        }
     }
 }
 
@@ -197,4 +205,12 @@ fn not_run(error: &TargetError) -> Vec<CheckResult> {
 /// The fixtures image this suite version goes with.
 pub fn default_fixtures_image() -> String {
     format!("light-gateway-fixtures:{}", env!("CARGO_PKG_VERSION"))
+}
+
+/// The kind cluster a run creates: `kind/cluster.yaml`, a name of its own.
+pub fn kind_cluster(workspace: &std::path::Path) -> Cluster {
+    Cluster::Kind {
+        name: format!("lgc-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]),
+        config: workspace.join("kind/cluster.yaml"),
+    }
 }

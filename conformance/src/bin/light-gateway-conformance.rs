@@ -6,10 +6,12 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use light_gateway_conformance::outcome::Outcome;
 use light_gateway_conformance::render;
 use light_gateway_conformance::runner::Selection;
 use light_gateway_conformance::scenario::Scenario;
 use light_gateway_conformance::suite::{self, RunConfig, TargetKind};
+use light_gateway_conformance::target::kube::Cluster;
 use light_gateway_conformance::target::local::Binaries;
 use light_gateway_conformance::timeouts::Timeouts;
 
@@ -66,6 +68,12 @@ struct RunArgs {
     /// The fixtures image (docker, kind, cluster targets).
     #[arg(long)]
     fixtures_image: Option<String>,
+    /// The kube context (cluster target; default: the current one).
+    #[arg(long)]
+    kube_context: Option<String>,
+    /// The kind cluster config (kind target).
+    #[arg(long, default_value = "kind/cluster.yaml")]
+    kind_config: PathBuf,
 }
 
 fn main() -> ExitCode {
@@ -115,6 +123,18 @@ fn run(args: RunArgs) -> anyhow::Result<bool> {
         keep: args.keep,
         binaries,
         fixtures_image: args.fixtures_image.unwrap_or_else(suite::default_fixtures_image),
+        cluster: match args.target {
+            TargetKind::Cluster => Cluster::Current {
+                context: args.kube_context,
+            },
+            _ => match suite::kind_cluster(std::path::Path::new(".")) {
+                Cluster::Kind { name, .. } => Cluster::Kind {
+                    name,
+                    config: args.kind_config.clone(),
+                },
+                other => other,
+            },
+        },
         timeouts: Timeouts::default(),
     };
     let runtime = tokio::runtime::Runtime::new()?;
@@ -134,5 +154,16 @@ fn run(args: RunArgs) -> anyhow::Result<bool> {
         args.report_dir.display(),
         args.report_dir.display()
     );
+    let nothing_ran = summary
+        .results
+        .iter()
+        .all(|r| matches!(&r.outcome, Outcome::Skipped { reason } if reason.starts_with("cannot run here")));
+    if nothing_ran {
+        eprintln!(
+            "conformance: nothing ran on the {} target; see the reason above",
+            args.target.name()
+        );
+        return Ok(false);
+    }
     Ok(summary.ok())
 }

@@ -17,24 +17,16 @@ pub static CHECK: Check = Check {
 };
 
 async fn run(ctx: &Context<'_>) -> Result<String, Failure> {
-    let mut url = ctx
-        .target
-        .endpoints()
-        .service
-        .ok_or_else(|| Failure("the target gave no Service URL".into()))?;
-    url.set_path("/health");
     ctx.timeouts
         .converge(|| async {
-            let response = ctx.http.get(url.clone()).send().await?;
-            let status = response.status().as_u16();
-            let body = response.text().await?;
+            let (status, body) = ctx.target.service_get("/health").await?;
             ensure(status == 200 && body == "ok", || {
-                format!("{url} answered {status} {body:?}")
+                format!("the Service answered {status} {body:?}")
             })
         })
         .await?;
     Ok(format!(
-        "{url} answered 200 ok {} times in a row",
+        "the Service answered /health 200 ok {} times in a row",
         ctx.timeouts.consecutive
     ))
 }

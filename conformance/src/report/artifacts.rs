@@ -49,6 +49,9 @@ impl AsyncCollect for Artifacts {
             write(name, &text);
         }
         write("manifests.yaml", &ctx.deployment.rendered.to_golden());
+        for (name, text) in ctx.target.diagnostics(&dir).await {
+            write(&name, &text);
+        }
         Some(dir)
     }
 }

@@ -97,6 +97,7 @@ async fn run_docker(scenario: Scenario, only: &[&str]) -> Vec<(String, Outcome)>
             fixtures: "unused".into(),
         },
         fixtures_image: suite::default_fixtures_image(),
+        cluster: suite::kind_cluster(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()),
         timeouts: Timeouts::default(),
     };
     let summary = suite::run(config, helm().as_ref()).await.unwrap();

@@ -1,0 +1,183 @@
+//! The load matrix: runs × workloads × concurrencies × targets. Within a (workload,
+//! concurrency) cell the three targets run back to back, in an order rotated each run, so a
+//! burst of outside load falls on all of them alike and the ratios compare like with like.
+
+use crate::mcp::{self, Target, Workload};
+use crate::rss::Sampler;
+use crate::wrk::{self, WrkResult};
+use anyhow::{Context, Result};
+use reqwest::blocking::Client;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Measured time per cell and target.
+    pub duration: Duration,
+    /// Warm-up before each measurement (not counted); zero skips it.
+    pub warmup: Duration,
+    /// Repetitions of the whole matrix.
+    pub runs: usize,
+    /// Connection counts.
+    pub concurrency: Vec<usize>,
+    /// Workloads.
+    pub workloads: Vec<Workload>,
+    /// Requests checked in full (status and body) before each measurement.
+    pub verify_samples: usize,
+    /// wrk.
+    pub wrk: PathBuf,
+}
+
+/// The base URL of each target.
+#[derive(Debug, Clone)]
+pub struct Urls {
+    /// The backend.
+    pub direct: String,
+    /// nginx.
+    pub nginx: String,
+    /// The gateway.
+    pub gateway: String,
+}
+
+impl Urls {
+    fn of(&self, target: Target) -> &str {
+        match target {
+            Target::Direct => &self.direct,
+            Target::Nginx => &self.nginx,
+            Target::Gateway => &self.gateway,
+        }
+    }
+}
+
+/// One measurement.
+#[derive(Debug, Clone, Serialize)]
+pub struct Measurement {
+    /// Which repetition (from 1).
+    pub run: usize,
+    /// Workload.
+    pub workload: Workload,
+    /// Connections.
+    pub concurrency: usize,
+    /// Target.
+    pub target: Target,
+    /// What wrk measured.
+    pub result: WrkResult,
+    /// 1-minute load average just before.
+    pub loadavg: f64,
+}
+
+/// The targets in the order of run `run` (rotated by one each run).
+pub fn order(run: usize) -> [Target; 3] {
+    let mut targets = Target::ALL;
+    targets.rotate_left(run % Target::ALL.len());
+    targets
+}
+
+/// The 1-minute load average.
+pub fn loadavg() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(f64::NAN)
+}
+
+/// Runs the whole matrix; `sampler` is armed while the gateway is under load.
+pub fn run_all(settings: &Settings, urls: &Urls, sampler: &Sampler, scripts: &Path) -> Result<Vec<Measurement>> {
+    let client = Client::builder().timeout(Duration::from_secs(10)).build()?;
+    let mut out = Vec::new();
+    for run in 1..=settings.runs {
+        for &workload in &settings.workloads {
+            for &concurrency in &settings.concurrency {
+                for target in order(run - 1) {
+                    let cell = Cell {
+                        workload,
+                        concurrency,
+                        target,
+                        url: urls.of(target),
+                    };
+                    let loadavg = loadavg();
+                    let result = cell
+                        .measure(settings, &client, sampler, scripts)
+                        .with_context(|| format!("run {run}: {workload} c={concurrency} {}", target.name()))?;
+                    eprintln!(
+                        "bench: run {run}/{} {workload:<20} c={concurrency:<3} {:<8} {:>8.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  errors {}",
+                        settings.runs,
+                        target.name(),
+                        result.rps(),
+                        result.p50_us / 1000.0,
+                        result.p99_us / 1000.0,
+                        result.errors()
+                    );
+                    out.push(Measurement {
+                        run,
+                        workload,
+                        concurrency,
+                        target,
+                        result,
+                        loadavg,
+                    });
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+struct Cell<'a> {
+    workload: Workload,
+    concurrency: usize,
+    target: Target,
+    url: &'a str,
+}
+
+impl Cell<'_> {
+    fn measure(&self, settings: &Settings, client: &Client, sampler: &Sampler, scripts: &Path) -> Result<WrkResult> {
+        let sessions = match self.workload {
+            Workload::Legacy => mcp::open_sessions(client, self.url, self.concurrency)?,
+            _ => Vec::new(),
+        };
+        let result = self.drive(settings, client, sampler, scripts, sessions.clone());
+        sampler.arm(false);
+        mcp::close_sessions(client, self.url, &sessions);
+        result
+    }
+
+    fn drive(
+        &self,
+        settings: &Settings,
+        client: &Client,
+        sampler: &Sampler,
+        scripts: &Path,
+        sessions: Vec<String>,
+    ) -> Result<WrkResult> {
+        let spec = mcp::spec(self.workload, self.target, sessions);
+        mcp::verify(client, self.url, &spec, settings.verify_samples)?;
+        let file = scripts.join(format!(
+            "{:?}-{}-c{}.lua",
+            self.workload,
+            self.target.name(),
+            self.concurrency
+        ));
+        std::fs::write(&file, wrk::script(&spec))?;
+        sampler.arm(self.target == Target::Gateway);
+        if !settings.warmup.is_zero() {
+            wrk::run(&settings.wrk, &file, self.url, self.concurrency, settings.warmup)?;
+        }
+        wrk::run(&settings.wrk, &file, self.url, self.concurrency, settings.duration)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_run_rotates_the_order() {
+        assert_eq!(order(0), [Target::Direct, Target::Nginx, Target::Gateway]);
+        assert_eq!(order(1), [Target::Nginx, Target::Gateway, Target::Direct]);
+        assert_eq!(order(2), [Target::Gateway, Target::Direct, Target::Nginx]);
+        assert_eq!(order(3), order(0));
+    }
+}

@@ -1,0 +1,183 @@
+//! `light-gateway-bench` (`make bench`): the gateway's cost per request side by side with a
+//! direct call to the backend and with nginx as a plain reverse proxy, all on 127.0.0.1.
+//!
+//! It starts the rmcp backend (mock-mcp-server), the mock config-server and controller, nginx,
+//! and the gateway (release builds from `--bin-dir`); measures start to ready over fresh starts;
+//! then drives each target with wrk for every workload and concurrency, repeated with the
+//! target order rotated; and writes `results.md`, `results.json` and `throughput.png` to
+//! `--out`, printing the markdown. Everything it started is stopped at the end and on Ctrl-C.
+
+mod chart;
+mod deploy;
+mod load;
+mod machine;
+mod mcp;
+mod procs;
+mod report;
+mod rss;
+mod startup;
+mod stats;
+mod wrk;
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use deploy::{Deployment, Programs};
+use load::{Settings, Urls};
+use mcp::Workload;
+use report::{Memory, Results, RunSettings};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Benchmarks light-gateway against a direct call and nginx.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// Seconds measured per workload, concurrency and target.
+    #[arg(long, env = "BENCH_DURATION", default_value_t = 5)]
+    duration: u64,
+    /// Seconds of warm-up before each measurement (not counted; 0 for none).
+    #[arg(long, env = "BENCH_WARMUP", default_value_t = 1)]
+    warmup: u64,
+    /// Repetitions of the whole matrix.
+    #[arg(long, env = "BENCH_RUNS", default_value_t = 3)]
+    runs: usize,
+    /// Connection counts.
+    #[arg(long, env = "BENCH_CONCURRENCY", value_delimiter = ',', default_value = "1,16,64")]
+    concurrency: Vec<usize>,
+    /// Workloads.
+    #[arg(
+        long,
+        env = "BENCH_WORKLOADS",
+        value_delimiter = ',',
+        value_enum,
+        default_value = "stateless,legacy,health"
+    )]
+    workloads: Vec<Workload>,
+    /// Fresh gateway starts timed for start-to-ready.
+    #[arg(long, env = "BENCH_STARTS", default_value_t = 20)]
+    starts: usize,
+    /// Requests checked in full (status and body) before each measurement.
+    #[arg(long, default_value_t = 20)]
+    verify_samples: usize,
+    /// Directory of the release binaries.
+    #[arg(long, env = "BENCH_BIN_DIR", default_value = "target/release")]
+    bin_dir: PathBuf,
+    /// Where the results go.
+    #[arg(long, env = "BENCH_OUT", default_value = "bench/results")]
+    out: PathBuf,
+    /// wrk.
+    #[arg(long, env = "BENCH_WRK", default_value = "wrk")]
+    wrk: PathBuf,
+    /// nginx.
+    #[arg(long, env = "BENCH_NGINX", default_value = "nginx")]
+    nginx: PathBuf,
+}
+
+/// `name` as given when it is a path, else found on PATH or in `also`.
+fn find_program(name: &Path, also: &[&str]) -> Result<PathBuf> {
+    if name.components().count() > 1 {
+        return Ok(name.to_owned());
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(also.iter().map(PathBuf::from))
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+        .with_context(|| format!("{} not found (apt-get install it; make bench does)", name.display()))
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    if args.concurrency.is_empty() || args.workloads.is_empty() || args.runs == 0 || args.duration == 0 {
+        bail!("nothing to measure: give concurrencies, workloads, runs >= 1 and a duration >= 1 s");
+    }
+    procs::install_interrupt_handler()?;
+    let wrk = find_program(&args.wrk, &[])?;
+    let nginx = find_program(&args.nginx, &["/usr/sbin", "/usr/local/sbin"])?;
+    eprintln!("bench: measuring how busy the machine is before starting anything (1 s)");
+    let outside = machine::busy_share(Duration::from_secs(1));
+    let programs = Programs {
+        bin_dir: std::fs::canonicalize(&args.bin_dir)
+            .with_context(|| format!("{}: build the release binaries first", args.bin_dir.display()))?,
+        nginx: nginx.clone(),
+    };
+    let deployment = Deployment::start(programs)?;
+    eprintln!(
+        "bench: backend {}, nginx {}",
+        deployment.backend.main, deployment.nginx_url
+    );
+    let starts = startup::measure(&deployment, args.starts)?;
+    let settings = Settings {
+        duration: Duration::from_secs(args.duration),
+        warmup: Duration::from_secs(args.warmup),
+        runs: args.runs,
+        concurrency: args.concurrency.clone(),
+        workloads: args.workloads.clone(),
+        verify_samples: args.verify_samples,
+        wrk: wrk.clone(),
+    };
+    let (measurements, memory) = load_phase(&settings, &deployment)?;
+    drop(deployment);
+    let results = Results {
+        machine: machine::describe(&wrk, &nginx, outside),
+        settings: RunSettings {
+            duration_s: args.duration,
+            warmup_s: args.warmup,
+            runs: args.runs,
+            concurrency: args.concurrency,
+            workloads: args.workloads,
+        },
+        measurements,
+        starts,
+        memory,
+    };
+    write(&results, &args.out)
+}
+
+/// Starts the gateway under test, runs the matrix, and reads its memory around it.
+fn load_phase(settings: &Settings, deployment: &Deployment) -> Result<(Vec<load::Measurement>, Memory)> {
+    let mut gateway = deployment.spawn_gateway()?;
+    let ready = gateway.wait_ready(Duration::from_secs(20))?;
+    gateway.check_registered()?;
+    eprintln!(
+        "bench: gateway {} ready in {:.1} ms",
+        gateway.url,
+        ready.as_secs_f64() * 1000.0
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = gateway.proc.pid();
+    let idle = rss::read(pid)?;
+    let sampler = rss::Sampler::start(pid, Duration::from_millis(20));
+    let urls = Urls {
+        direct: deployment.backend.main.clone(),
+        nginx: deployment.nginx_url.clone(),
+        gateway: gateway.url.clone(),
+    };
+    let scripts = tempfile::Builder::new().prefix("bench-wrk").tempdir()?;
+    let measurements = load::run_all(settings, &urls, &sampler, scripts.path())?;
+    std::thread::sleep(Duration::from_millis(500));
+    let after = rss::read(pid)?;
+    let memory = Memory {
+        idle_kib: idle.rss_kib,
+        peak_load_kib: sampler.peak_kib(),
+        hwm_kib: after.hwm_kib,
+        after_load_kib: after.rss_kib,
+    };
+    drop(sampler);
+    gateway.proc.stop(Duration::from_secs(10));
+    Ok((measurements, memory))
+}
+
+fn write(results: &Results, out: &Path) -> Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let markdown = results.markdown();
+    let md = out.join("results.md");
+    let chart = out.join("throughput.png");
+    let markdown = format!("{markdown}![requests/s by concurrency](throughput.png)\n");
+    std::fs::write(&md, &markdown)?;
+    std::fs::write(out.join("results.json"), serde_json::to_string_pretty(results)?)?;
+    chart::draw(results, &chart)?;
+    println!("{markdown}");
+    eprintln!("bench: wrote {}, {} and results.json", md.display(), chart.display());
+    Ok(())
+}
