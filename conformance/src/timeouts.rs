@@ -20,6 +20,9 @@ pub struct Timeouts {
     pub stability_window: Duration,
     /// One HTTP request to the gateway or a fixture.
     pub request: Duration,
+    /// A (re)started gateway process or container to become ready or exit (the chart's
+    /// startup probe allows 120 s; a gateway with reachable peers needs well under a second).
+    pub startup: Duration,
 }
 
 impl Default for Timeouts {
@@ -32,6 +35,7 @@ impl Default for Timeouts {
             poll_max: Duration::from_secs(1),
             stability_window: Duration::from_secs(10),
             request: Duration::from_secs(10),
+            startup: Duration::from_secs(60),
         }
     }
 }

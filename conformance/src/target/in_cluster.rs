@@ -1,0 +1,124 @@
+//! Where the fixtures live in a cluster (and on the docker target's network, whose container
+//! names are these DNS names): config-server and the controller where the scenario's bootstrap
+//! values point, the two MCP backends as Services in namespace `tools`.
+
+use serde_json::Value;
+
+use super::TargetError;
+use crate::deployment::Deployment;
+
+/// One MCP backend fixture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Backend {
+    /// Instance name (tool results carry it; `set_backend` takes it).
+    pub(crate) instance: &'static str,
+    /// Its Service name.
+    pub(crate) service: &'static str,
+    /// `legacy` (sessions) or `stateless`: what the runtime config's tools expect.
+    pub(crate) session_mode: &'static str,
+}
+
+/// The MCP backends' namespace.
+pub(crate) const BACKEND_NAMESPACE: &str = "tools";
+/// The port each backend serves MCP on.
+pub(crate) const BACKEND_PORT: u16 = 8080;
+/// The port every fixture's admin API listens on inside a container.
+pub(crate) const ADMIN_PORT: u16 = 9000;
+
+/// The backends the runtime config's `{{backend-a}}` and `{{backend-b}}` name.
+pub(crate) const BACKENDS: [Backend; 2] = [
+    Backend {
+        instance: "backend-a",
+        service: "mcp-backend-a",
+        session_mode: "legacy",
+    },
+    Backend {
+        instance: "backend-b",
+        service: "mcp-backend-b",
+        session_mode: "stateless",
+    },
+];
+
+impl Backend {
+    /// `mcp-backend-a.tools.svc.cluster.local`.
+    pub(crate) fn host(&self) -> String {
+        format!("{}.{BACKEND_NAMESPACE}.svc.cluster.local", self.service)
+    }
+
+    /// `http://mcp-backend-a.tools.svc.cluster.local:8080`, as the gateway reaches it.
+    pub(crate) fn url(&self) -> String {
+        format!("http://{}:{BACKEND_PORT}", self.host())
+    }
+}
+
+/// A peer the gateway's bootstrap values point at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Peer {
+    /// The DNS name (`config-server.lightapi.svc.cluster.local`).
+    pub(crate) host: String,
+    /// The first label: the Service name.
+    pub(crate) service: String,
+    /// The second label: the namespace (`default` when the name has one label).
+    pub(crate) namespace: String,
+    /// The port.
+    pub(crate) port: u16,
+    /// Whether the gateway speaks HTTPS to it.
+    pub(crate) https: bool,
+}
+
+/// config-server and the controller, as the rendered bootstrap values name them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Peers {
+    /// `light-config-server-uri`.
+    pub(crate) config_server: Peer,
+    /// `portalRegistry.portalUrl`.
+    pub(crate) controller: Peer,
+}
+
+impl Peers {
+    /// Reads both URLs out of the deployment's bootstrap `values.yml`.
+    ///
+    /// # Errors
+    /// A key missing or not a URL with a host.
+    pub(crate) fn of(deployment: &Deployment) -> Result<Self, TargetError> {
+        Ok(Self {
+            config_server: peer(deployment, "light-config-server-uri")?,
+            controller: peer(deployment, "portalRegistry.portalUrl")?,
+        })
+    }
+}
+
+fn peer(deployment: &Deployment, key: &str) -> Result<Peer, TargetError> {
+    let what = format!("reading {key} in the bootstrap values.yml");
+    let text = deployment
+        .bootstrap_values
+        .get(key)
+        .and_then(Value::as_str)
+        .ok_or_else(|| TargetError::operation(&what, "missing"))?;
+    let url = url::Url::parse(text).map_err(|e| TargetError::operation(&what, format!("{text:?}: {e}")))?;
+    let host = url
+        .host_str()
+        .ok_or_else(|| TargetError::operation(&what, format!("{text:?} has no host")))?
+        .to_string();
+    let mut labels = host.split('.');
+    let service = labels.next().unwrap_or_default().to_string();
+    let namespace = labels.next().unwrap_or("default").to_string();
+    Ok(Peer {
+        port: url.port_or_known_default().unwrap_or(443),
+        https: url.scheme() == "https",
+        host,
+        service,
+        namespace,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backends_are_services_in_tools() {
+        assert_eq!(BACKENDS[0].url(), "http://mcp-backend-a.tools.svc.cluster.local:8080");
+        assert_eq!(BACKENDS[1].session_mode, "stateless");
+    }
+}
