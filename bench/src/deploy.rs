@@ -168,11 +168,13 @@ impl Deployment {
             .env("LIGHT_PORTAL_AUTHORIZATION", token())
             .env("RUST_LOG", "info")
             .env("LOG_FORMAT", "json");
+        let log = app.path().join("gateway.log");
         let spawned = SystemTime::now();
         let started = Instant::now();
-        let proc = Proc::spawn("light-gateway", cmd, false)?;
+        let proc = Proc::spawn_logging_to("light-gateway", cmd, &log)?;
         Ok(Gateway {
             proc,
+            log,
             url: format!("http://127.0.0.1:{port}"),
             port,
             spawned,
@@ -212,8 +214,10 @@ fn start_nginx(nginx: &Path, work: &Path, backend_port: u16) -> Result<(Proc, St
 
 /// A gateway process and when it was spawned.
 pub struct Gateway {
-    /// The process (stderr holds the JSON logs).
+    /// The process.
     pub proc: Proc,
+    /// Its stdout and stderr (JSON log lines).
+    log: PathBuf,
     /// Base URL.
     pub url: String,
     /// HTTP port.
@@ -239,10 +243,7 @@ impl Gateway {
                 return Ok(self.started.elapsed());
             }
             if self.proc.exited() || self.started.elapsed() > within {
-                bail!(
-                    "the gateway was not ready within {within:?}:\n{}",
-                    self.proc.stderr.tail(30)
-                );
+                bail!("the gateway was not ready within {within:?}:\n{}", self.log_tail());
             }
             std::thread::sleep(Duration::from_millis(1));
         }
@@ -250,7 +251,8 @@ impl Gateway {
 
     /// The log lines so far.
     pub fn logs(&self) -> Vec<String> {
-        self.proc.stderr.snapshot()
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        text.lines().map(str::to_owned).collect()
     }
 
     /// Whether the log has the milestone (`"event":"<name>"`).
@@ -261,7 +263,8 @@ impl Gateway {
 
     /// Context for errors: the newest log lines.
     pub fn log_tail(&self) -> String {
-        self.proc.stderr.tail(30)
+        let logs = self.logs();
+        logs[logs.len().saturating_sub(30)..].join("\n")
     }
 
     /// Makes sure it registered with the controller before ready.

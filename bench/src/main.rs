@@ -92,6 +92,8 @@ fn main() -> Result<()> {
         bail!("nothing to measure: give concurrencies, workloads, runs >= 1 and a duration >= 1 s");
     }
     procs::install_interrupt_handler()?;
+    // Already installed is fine: the provider only has to exist before a client is built.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let wrk = find_program(&args.wrk, &[])?;
     let nginx = find_program(&args.nginx, &["/usr/sbin", "/usr/local/sbin"])?;
     eprintln!("bench: measuring how busy the machine is before starting anything (1 s)");

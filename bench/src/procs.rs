@@ -88,7 +88,20 @@ impl Proc {
     /// Spawns `cmd` with piped output; stdout is drained unless `keep_stdout` leaves it for the
     /// caller to read first (see [`Proc::first_line`]).
     pub fn spawn(name: &str, mut cmd: Command, keep_stdout: bool) -> Result<Proc> {
-        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        Self::start(name, cmd, keep_stdout)
+    }
+
+    /// Spawns `cmd` with stdout and stderr appended to `log` (no reader thread competes for the
+    /// CPU; the file is what a container runtime would write).
+    pub fn spawn_logging_to(name: &str, mut cmd: Command, log: &std::path::Path) -> Result<Proc> {
+        let file = std::fs::File::options().create(true).append(true).open(log)?;
+        cmd.stdout(file.try_clone()?).stderr(file);
+        Self::start(name, cmd, false)
+    }
+
+    fn start(name: &str, mut cmd: Command, keep_stdout: bool) -> Result<Proc> {
+        cmd.stdin(Stdio::null());
         let mut child = cmd.spawn().with_context(|| format!("starting {name}"))?;
         lock(&CHILDREN).push(child.id());
         let (stderr, stdout) = (Lines::default(), Lines::default());

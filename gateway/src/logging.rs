@@ -3,6 +3,9 @@
 //! can find it (README, "Milestone log lines").
 
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// The `event` field values of the milestone lines.
 pub mod milestone {
@@ -42,34 +45,105 @@ const CAPPED_AT_DEBUG: &[&str] = &[
     "rustls",
 ];
 
-/// The filter: `RUST_LOG`, default `info` (pingora's own lines at warn), with the caps above.
+/// The filter: `RUST_LOG`, default `info` (pingora's own lines at warn).
 pub fn filter(rust_log: Option<&str>) -> EnvFilter {
-    let mut filter = rust_log
+    rust_log
         .and_then(|spec| EnvFilter::try_new(spec).ok())
-        .unwrap_or_else(|| EnvFilter::new("info,pingora_core=warn,pingora_proxy=warn,pingora=warn"));
-    for target in CAPPED_AT_DEBUG {
-        if let Ok(directive) = format!("{target}=debug").parse() {
-            filter = filter.add_directive(directive);
-        }
-    }
-    filter
+        .unwrap_or_else(|| EnvFilter::new("info,pingora_core=warn,pingora_proxy=warn,pingora=warn"))
+}
+
+/// The caps on [`CAPPED_AT_DEBUG`], applied after [`filter`] as a second global filter: a cap
+/// only lowers what `RUST_LOG` enables. (Adding `hyper=debug` directives to the EnvFilter
+/// instead would raise those targets to debug under the default `info`, formatting two
+/// connection-pool lines per proxied request.)
+pub fn caps() -> Targets {
+    Targets::new()
+        .with_default(LevelFilter::TRACE)
+        .with_targets(CAPPED_AT_DEBUG.iter().map(|t| (*t, LevelFilter::DEBUG)))
 }
 
 /// Installs the global subscriber on stderr.
 pub fn init() {
     let rust_log = std::env::var("RUST_LOG").ok();
     let invalid = rust_log.as_deref().and_then(|spec| EnvFilter::try_new(spec).err());
-    let filter = filter(rust_log.as_deref());
     let json = std::env::var("LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let registry = tracing_subscriber::registry()
+        .with(filter(rust_log.as_deref()))
+        .with(caps());
     if json {
-        builder.json().flatten_event(true).with_current_span(false).init();
+        registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(false)
+                    .with_writer(std::io::stderr),
+            )
+            .init();
     } else {
-        builder.with_ansi(false).init();
+        registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(false)
+                    .with_writer(std::io::stderr),
+            )
+            .init();
     }
     if let Some(error) = invalid {
         tracing::warn!(rust_log = rust_log.as_deref().unwrap_or_default(), reason = %error, "RUST_LOG is invalid; logging at info");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use rstest::rstest;
+    use tracing_subscriber::layer::{Context, Layer};
+
+    use super::*;
+
+    /// Records the target and level of every event that gets through the filters.
+    #[derive(Clone, Default)]
+    struct Seen(Arc<Mutex<Vec<(String, tracing::Level)>>>);
+
+    impl<S: tracing::Subscriber> Layer<S> for Seen {
+        fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+            let meta = event.metadata();
+            if let Ok(mut seen) = self.0.lock() {
+                seen.push((meta.target().to_string(), *meta.level()));
+            }
+        }
+    }
+
+    fn emitted(rust_log: Option<&str>) -> Vec<(String, tracing::Level)> {
+        let seen = Seen::default();
+        let subscriber = tracing_subscriber::registry()
+            .with(filter(rust_log))
+            .with(caps())
+            .with(seen.clone());
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::debug!(target: "hyper_util::client::legacy::pool", "pooling idle connection");
+            tracing::trace!(target: "hyper_util::client::legacy::pool", "frame with headers");
+            tracing::info!(target: "light_gateway::app", "ready");
+            tracing::trace!(target: "light_gateway::app", "detail");
+        });
+        seen.0.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    #[rstest]
+    #[case::default_info(None, &[("light_gateway::app", tracing::Level::INFO)])]
+    #[case::info(Some("info"), &[("light_gateway::app", tracing::Level::INFO)])]
+    #[case::trace_everything_but_library_frames(Some("trace"), &[
+        ("hyper_util::client::legacy::pool", tracing::Level::DEBUG),
+        ("light_gateway::app", tracing::Level::INFO),
+        ("light_gateway::app", tracing::Level::TRACE),
+    ])]
+    fn caps_only_lower_what_rust_log_enables(
+        #[case] rust_log: Option<&str>,
+        #[case] expected: &[(&str, tracing::Level)],
+    ) {
+        let expected: Vec<(String, tracing::Level)> = expected.iter().map(|(t, l)| (t.to_string(), *l)).collect();
+        assert_eq!(emitted(rust_log), expected);
     }
 }

@@ -51,6 +51,13 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+/// The system's CA certificates, read once: a start builds up to three client configs
+/// (bootstrap, controller, backends) and reading the system store takes milliseconds each time.
+fn system_roots() -> &'static [rustls::pki_types::CertificateDer<'static>] {
+    static ROOTS: std::sync::OnceLock<Vec<rustls::pki_types::CertificateDer<'static>>> = std::sync::OnceLock::new();
+    ROOTS.get_or_init(|| rustls_native_certs::load_native_certs().certs)
+}
+
 /// Builds a rustls client config from `settings`.
 ///
 /// # Errors
@@ -59,8 +66,8 @@ pub fn client_config(settings: &ClientTlsSettings) -> Result<rustls::ClientConfi
     install_crypto_provider();
     let mut roots = RootCertStore::empty();
     // System roots first; unreadable system certs are skipped, as every TLS client does.
-    for cert in rustls_native_certs::load_native_certs().certs {
-        let _ = roots.add(cert);
+    for cert in system_roots() {
+        let _ = roots.add(cert.clone());
     }
     if let Some(path) = &settings.ca_cert_path {
         for cert in read_certs(settings.ca_cert_key, path)? {

@@ -99,7 +99,8 @@ pub async fn wait_bound(listeners: &[Listener], within: Duration) -> Result<(), 
                     l.scheme, l.addr
                 )));
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            // Binding takes a millisecond or two; a short poll keeps it off start-to-ready.
+            tokio::time::sleep(Duration::from_millis(1)).await;
         }
     }
     Ok(())
