@@ -136,6 +136,9 @@ async fn provision(
                 fixtures: config.fixtures_image.clone(),
             };
             let (target, deployment) = DockerTarget::provision(&config.scenario, renderer, images).await?;
+            if config.keep {
+                target.keep_on_drop();
+            }
             Ok((Box::new(target), deployment))
         }
         TargetKind::Kind | TargetKind::Cluster => {

@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use light_gateway_conformance::outcome::Outcome;
 use light_gateway_conformance::render;
 use light_gateway_conformance::runner::Selection;
-use light_gateway_conformance::scenario::Scenario;
+use light_gateway_conformance::scenario::{self, Scenario};
 use light_gateway_conformance::suite::{self, RunConfig, TargetKind};
 use light_gateway_conformance::target::kube::Cluster;
 use light_gateway_conformance::target::local::Binaries;
@@ -102,8 +102,11 @@ fn run(args: RunArgs) -> anyhow::Result<bool> {
         gateway: args.gateway_bin.unwrap_or_else(|| here.join("light-gateway")),
         fixtures: args.fixtures_bin_dir.unwrap_or(here),
     };
-    let scenario =
+    let mut scenario =
         Scenario::load(&args.chart, &args.values, &args.runtime_config).context("failed to read the scenario")?;
+    if let Some(image) = &args.gateway_image {
+        scenario::merge(&mut scenario.values, &image_values(image)?);
+    }
     let renderer = render::detect().context("failed to find a Helm engine")?;
     println!(
         "conformance: target {}, scenario {}, gateway {}, {}",
@@ -166,4 +169,39 @@ fn run(args: RunArgs) -> anyhow::Result<bool> {
         return Ok(false);
     }
     Ok(summary.ok())
+}
+
+/// `repo[:tag]` or `repo@sha256:...` as the chart's `image` values.
+fn image_values(image: &str) -> anyhow::Result<serde_json::Value> {
+    let (repository, tag, digest) = if let Some((repo, digest)) = image.split_once('@') {
+        (repo, "", digest)
+    } else {
+        // A ':' after the last '/' separates the tag (a registry port comes before a '/').
+        match image.rfind(':').filter(|i| !image[*i..].contains('/')) {
+            Some(i) => (&image[..i], &image[i + 1..], ""),
+            None => (image, "", ""),
+        }
+    };
+    anyhow::ensure!(!repository.is_empty(), "--gateway-image {image:?}: no repository");
+    Ok(serde_json::json!({"image": {"repository": repository, "tag": tag, "digest": digest}}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::image_values;
+    use serde_json::json;
+
+    #[test]
+    fn gateway_image_becomes_the_chart_image_values() {
+        assert_eq!(
+            image_values("registry:5000/team/light-gateway:1.2.3").unwrap(),
+            json!({"image": {"repository": "registry:5000/team/light-gateway", "tag": "1.2.3", "digest": ""}})
+        );
+        assert_eq!(image_values("registry:5000/light-gateway").unwrap()["image"]["tag"], "");
+        assert_eq!(
+            image_values("lg@sha256:abc").unwrap()["image"],
+            json!({"repository": "lg", "tag": "", "digest": "sha256:abc"})
+        );
+        assert!(image_values(":1.0").is_err());
+    }
 }

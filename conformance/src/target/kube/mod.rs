@@ -1,12 +1,52 @@
-//! The kind and cluster targets (being rewritten; see the helper's work).
+//! The kind and cluster targets: the chart applied to a Kubernetes cluster the way `helm
+//! install` creates it, the fixtures beside it as typed Deployments and Services, everything
+//! reached from the suite's machine through local port-forwards and the API server.
+//!
+//! - `kind`: creates a cluster from `kind/cluster.yaml`, loads the locally built gateway and
+//!   fixtures images into it, runs everything, exports the nodes' logs and deletes the cluster
+//!   (unless `--keep`).
+//! - `cluster`: the current kube context (or the one named); images must be pullable there.
+//!   Teardown deletes the namespaces the run created and the objects it put elsewhere.
+//!
+//! Modules: `kind` (the kind CLI and kubeconfigs), `fixtures` (the fixtures' objects),
+//! `provision` (namespaces, server-side apply, teardown records), `restart` (restart plans and
+//! their waits), `ops` (exec, logs, scaling, the Service proxy, diagnostics) and `portforward`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
+use async_trait::async_trait;
+use k8s_openapi::api::apps::v1::Deployment as K8sDeployment;
+use k8s_openapi::api::core::v1::{Pod, Service};
+use kube::Api;
+use serde_json::json;
+
+use self::fixtures::{Fixture, selector_string};
+use self::ops::{LogCapture, ServiceRef};
+use self::portforward::{Forward, PodChoice};
+use self::provision::{Applier, Made};
+use self::restart::{InPlace, Plan, RolloutEnd, Waits};
+use super::in_cluster::{ADMIN_PORT, BACKENDS, Peers};
+use super::{Endpoints, Restart, Started, Target, TargetError};
+use crate::check::Feature;
+use crate::cluster::{api, gates};
 use crate::deployment::Deployment;
 use crate::render::ChartRenderer;
 use crate::scenario::Scenario;
+use crate::target::processes::tail;
+use crate::timeouts::Timeouts;
 
-use super::TargetError;
+#[cfg(test)]
+mod canned;
+mod fixtures;
+mod kind;
+mod ops;
+mod portforward;
+mod provision;
+mod restart;
+
+pub use kind::kind_missing;
 
 /// Which cluster.
 #[derive(Debug, Clone)]
@@ -25,35 +65,925 @@ pub enum Cluster {
     },
 }
 
-/// Options.
+/// What the kube targets are given beyond the scenario.
 #[derive(Debug, Clone)]
 pub struct KubeOptions {
     /// The cluster.
     pub cluster: Cluster,
-    /// The fixtures image.
+    /// The fixtures image (loaded into kind; pulled by a cluster).
     pub fixtures_image: String,
-    /// Keep what the run made.
+    /// Keep what the run made (the kind cluster, or the namespaces and objects).
     pub keep: bool,
 }
 
-/// Why kind cannot run here.
-pub fn kind_missing() -> Option<String> {
-    Some("the kind target is being rebuilt".into())
+/// The container of every fixture pod.
+const FIXTURE_CONTAINER: &str = "mock";
+/// Lines of a log quoted in an error.
+const LOG_TAIL: usize = 30;
+
+/// The gateway as the target drives it, from the rendered chart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Gateway {
+    /// The release namespace.
+    namespace: String,
+    /// The Deployment's name.
+    deployment: String,
+    /// Its pods' label selector.
+    selector: String,
+    /// The gateway container's name.
+    container: String,
+    /// The port the suite talks to (the first listener).
+    port: u16,
+    /// `http` or `https`.
+    protocol: String,
+    /// The Service in front of the pods.
+    service: Option<ServiceRef>,
+    /// Where a PersistentVolumeClaim cache is mounted in the container.
+    cache_mount: Option<String>,
 }
 
-/// The kube target.
-pub struct KubeTarget;
+/// Reads the gateway's facts out of the rendered chart.
+fn gateway_of(deployment: &Deployment) -> Result<Gateway, TargetError> {
+    let what = "reading the rendered gateway Deployment";
+    let rendered = deployment.gateway().map_err(|e| TargetError::operation(what, e))?;
+    let name = rendered
+        .metadata
+        .name
+        .clone()
+        .ok_or_else(|| TargetError::operation(what, "it has no name"))?;
+    let labels = rendered.spec.selector.match_labels.clone().unwrap_or_default();
+    if labels.is_empty() {
+        return Err(TargetError::operation(what, "its selector has no matchLabels"));
+    }
+    let pod = rendered
+        .spec
+        .template
+        .spec
+        .ok_or_else(|| TargetError::operation(what, "it has no pod spec"))?;
+    let container = pod
+        .containers
+        .first()
+        .ok_or_else(|| TargetError::operation(what, "its pod has no container"))?;
+    let cache_mount = pod
+        .volumes
+        .iter()
+        .flatten()
+        .filter(|v| v.persistent_volume_claim.is_some())
+        .find_map(|v| {
+            container
+                .volume_mounts
+                .iter()
+                .flatten()
+                .find(|m| m.name == v.name)
+                .map(|m| m.mount_path.clone())
+        });
+    let identity = &deployment.identity;
+    let services: Vec<Service> = deployment
+        .rendered
+        .all("Service")
+        .map_err(|e| TargetError::operation("reading the rendered Service", e))?;
+    // The Service selecting the gateway pods (the chart renders one).
+    let service = services
+        .iter()
+        .find(|s| {
+            s.spec
+                .as_ref()
+                .and_then(|spec| spec.selector.as_ref())
+                .is_some_and(|selector| selector.iter().all(|(k, v)| labels.get(k) == Some(v)))
+        })
+        .and_then(|s| {
+            let ports = s.spec.as_ref()?.ports.clone().unwrap_or_default();
+            let port = ports
+                .iter()
+                .find(|p| p.name.as_deref() == Some(identity.protocol.as_str()))
+                .or_else(|| ports.iter().find(|p| p.port == i32::from(identity.port)))
+                .or(ports.first())?;
+            Some(ServiceRef {
+                namespace: deployment.release.namespace.clone(),
+                name: s.metadata.name.clone()?,
+                port: port.name.clone().unwrap_or_else(|| port.port.to_string()),
+                https: identity.protocol == "https",
+            })
+        });
+    Ok(Gateway {
+        namespace: deployment.release.namespace.clone(),
+        deployment: name,
+        selector: selector_string(&labels),
+        container: container.name.clone(),
+        port: identity.port,
+        protocol: identity.protocol.clone(),
+        service,
+        cache_mount,
+    })
+}
+
+/// The image of the gateway container, as the rendered Deployment names it.
+fn gateway_image(deployment: &Deployment) -> Result<String, TargetError> {
+    let what = "reading the gateway image";
+    deployment
+        .pod_spec()
+        .map_err(|e| TargetError::operation(what, e))?
+        .containers
+        .first()
+        .and_then(|c| c.image.clone())
+        .ok_or_else(|| TargetError::operation(what, "the gateway container names no image"))
+}
+
+/// The logs of "the gateway before the last restart".
+enum Previous {
+    /// No restart yet.
+    None,
+    /// The pod a rollout replaced, its log followed to its end.
+    Captured(LogCapture),
+    /// The same pod: its container's previous run.
+    SamePod(String),
+}
+
+/// What changes as checks run.
+struct State {
+    /// The deployment as last applied (the as-deployed one, or a restart's re-render).
+    applied: Deployment,
+    /// Where the previous gateway's logs are.
+    previous: Previous,
+}
+
+/// The kind or cluster target.
+pub struct KubeTarget {
+    name: &'static str,
+    client: kube::Client,
+    cluster: Cluster,
+    keep: bool,
+    /// Restarts re-render the chart after provisioning has returned, so the target has an
+    /// engine of its own.
+    renderer: Box<dyn ChartRenderer>,
+    chart: PathBuf,
+    deployed: Deployment,
+    gateway: Gateway,
+    fixtures: Vec<Fixture>,
+    applier: Applier,
+    made: Made,
+    endpoints: Endpoints,
+    /// The pod the gateway forward goes to, and logs and exec mean.
+    current: Arc<RwLock<String>>,
+    forwards: Vec<Forward>,
+    http: reqwest::Client,
+    timeouts: Timeouts,
+    waits: Waits,
+    state: tokio::sync::Mutex<State>,
+}
+
+/// What provisioning has to go on.
+struct Plans<'a> {
+    deployment: &'a Deployment,
+    gateway: &'a Gateway,
+    objects: &'a fixtures::FixtureObjects,
+    timeouts: &'a Timeouts,
+}
 
 impl KubeTarget {
-    /// Provisions.
+    /// Makes or finds the cluster, installs the fixtures and the chart (rendered from `scenario`)
+    /// and waits until the gateway admits traffic through its port-forward.
     ///
     /// # Errors
-    /// Always, for now.
+    /// [`TargetError::Unavailable`] when kind (or Docker) is missing, or when the current kube
+    /// context cannot be used; otherwise what failed. A kind cluster made for the run is deleted
+    /// again on failure, as is what the run put into a cluster, unless `keep`.
     pub async fn provision(
-        _scenario: &Scenario,
-        _renderer: &dyn ChartRenderer,
-        _options: KubeOptions,
-    ) -> Result<(super::local::LocalTarget, Deployment), TargetError> {
-        Err(TargetError::Unavailable(kind_missing().unwrap_or_default()))
+        scenario: &Scenario,
+        renderer: &dyn ChartRenderer,
+        options: KubeOptions,
+    ) -> Result<(KubeTarget, Deployment), TargetError> {
+        if let Cluster::Kind { .. } = options.cluster
+            && let Some(why) = kind_missing()
+        {
+            return Err(TargetError::Unavailable(why));
+        }
+        // The scenario's values already use the fixtures' in-cluster names.
+        let deployment = scenario.deploy(renderer, &json!({}))?;
+        let peers = Peers::of(&deployment)?;
+        let runtime = scenario.runtime_config_for(&BACKENDS[0].url(), &BACKENDS[1].url());
+        let objects = fixtures::fixture_objects(&peers, &deployment.identity, &options.fixtures_image, &runtime)?;
+        let gateway = gateway_of(&deployment)?;
+        let own_renderer = crate::render::detect()
+            .map_err(|e| TargetError::operation("finding a Helm engine for re-rendering on restarts", e))?;
+        let timeouts = Timeouts::default();
+        let (client, cluster_url) = connect(&options, &deployment).await?;
+        let mut made = Made::default();
+        let applier = Applier::new(client.clone());
+        let plans = Plans {
+            deployment: &deployment,
+            gateway: &gateway,
+            objects: &objects,
+            timeouts: &timeouts,
+        };
+        let installed = async {
+            let current = Arc::new(RwLock::new(install(&client, &applier, &plans, &mut made).await?));
+            let (forwards, endpoints) = start_forwards(
+                &client,
+                &gateway,
+                &objects.fixtures,
+                &current,
+                &cluster_url,
+                &deployment,
+            )
+            .await?;
+            Ok::<_, TargetError>((current, forwards, endpoints))
+        }
+        .await;
+        let (current, forwards, endpoints) = match installed {
+            Ok(installed) => installed,
+            Err(e) => {
+                if !options.keep {
+                    cleanup(&options.cluster, &client, &made).await;
+                }
+                return Err(e);
+            }
+        };
+        let target = Self {
+            name: match options.cluster {
+                Cluster::Kind { .. } => "kind",
+                Cluster::Current { .. } => "cluster",
+            },
+            client: client.clone(),
+            cluster: options.cluster.clone(),
+            keep: options.keep,
+            renderer: own_renderer,
+            chart: scenario.chart.clone(),
+            deployed: deployment.clone(),
+            gateway,
+            fixtures: objects.fixtures,
+            applier,
+            made,
+            endpoints,
+            current,
+            forwards,
+            http: crate::peers::http_client(timeouts.request),
+            timeouts,
+            waits: Waits::of(&timeouts),
+            state: tokio::sync::Mutex::new(State {
+                applied: deployment.clone(),
+                previous: Previous::None,
+            }),
+        };
+        let error = match target.first_start().await {
+            Ok(Started::Ready) => return Ok((target, deployment)),
+            Ok(other) => {
+                let logs = target.gateway_logs().await.unwrap_or_else(|e| e.to_string());
+                TargetError::operation(
+                    "starting the gateway",
+                    format!(
+                        "{other:?}; the log of {} ends:\n{}",
+                        target.current_pod(),
+                        tail(&logs, LOG_TAIL)
+                    ),
+                )
+            }
+            Err(e) => e,
+        };
+        target.stop_forwards();
+        if !options.keep {
+            cleanup(&target.cluster, &target.client, &target.made).await;
+        }
+        Err(error)
+    }
+
+    /// Waits for the freshly installed gateway to admit traffic.
+    async fn first_start(&self) -> Result<Started, TargetError> {
+        let pod = self.current_pod();
+        let baseline = ops::restart_count(&self.get_pod(&pod).await?, &self.gateway.container);
+        Ok(self.wait_admits(&pod, baseline).await)
+    }
+
+    fn stop_forwards(&self) {
+        for forward in &self.forwards {
+            forward.stop();
+        }
+    }
+
+    fn current_pod(&self) -> String {
+        self.current.read().map(|p| p.clone()).unwrap_or_default()
+    }
+
+    fn set_current_pod(&self, pod: &str) {
+        if let Ok(mut current) = self.current.write() {
+            *current = pod.to_string();
+        }
+    }
+
+    async fn get_pod(&self, pod: &str) -> Result<Pod, TargetError> {
+        let pods: Api<Pod> = Api::namespaced(self.client.clone(), &self.gateway.namespace);
+        pods.get(pod)
+            .await
+            .map_err(|e| TargetError::operation(format!("reading pod {}/{pod}", self.gateway.namespace), e))
+    }
+
+    /// Waits until the gateway in `pod` admits traffic through the gateway forward (the pod's
+    /// Ready condition only says `/health` answers), or its container exits after restart count
+    /// `baseline`.
+    async fn wait_admits(&self, pod: &str, baseline: i32) -> Started {
+        self.set_current_pod(pod);
+        let mut next_look = tokio::time::Instant::now();
+        let exited = || {
+            // wait_ready polls often; the API server is asked at most once a second.
+            let due = tokio::time::Instant::now() >= next_look;
+            if due {
+                next_look = tokio::time::Instant::now() + Duration::from_secs(1);
+            }
+            let (client, namespace, pod, container) = (
+                self.client.clone(),
+                self.gateway.namespace.clone(),
+                pod.to_string(),
+                self.gateway.container.clone(),
+            );
+            async move {
+                if !due {
+                    return None;
+                }
+                let pods: Api<Pod> = Api::namespaced(client, &namespace);
+                let current = pods.get(&pod).await.ok()?;
+                ops::exited_since(&current, &container, baseline)
+            }
+        };
+        super::wait_ready(&self.http, &self.endpoints.gateway, self.waits.startup, exited).await
+    }
+
+    /// Re-renders the chart with `values`.
+    fn render(&self, values: serde_json::Value) -> Result<Deployment, TargetError> {
+        let what = "re-rendering the chart for a restart";
+        let rendered = self
+            .renderer
+            .render(&self.chart, &values, &self.deployed.release)
+            .map_err(|e| TargetError::operation(what, e))?;
+        Deployment::new(self.deployed.release.clone(), values, rendered).map_err(|e| TargetError::operation(what, e))
+    }
+
+    /// Restarts by applying the chart rendered with `values` and waiting for the rollout.
+    async fn roll(
+        &self,
+        state: &mut State,
+        values: serde_json::Value,
+        empty_cache: bool,
+    ) -> Result<Started, TargetError> {
+        let template = |d: &Deployment| {
+            d.pod_template()
+                .map_err(|e| TargetError::operation("reading the pod template", e))
+        };
+        let mut next = self.render(values.clone())?;
+        if template(&next)? == template(&state.applied)? {
+            // Nothing in the pod template changed: an annotation rolls the pods all the same.
+            let mut values = values;
+            restart::with_roll_annotation(&mut values, &chrono::Utc::now().to_rfc3339());
+            next = self.render(values)?;
+        }
+        if empty_cache {
+            self.empty_cache().await?;
+        }
+        let old = self.current_pod();
+        state.previous = Previous::Captured(LogCapture::start(
+            &self.client,
+            &self.gateway.namespace,
+            &old,
+            self.waits.rollout + self.waits.startup,
+        ));
+        for object in provision::chart_objects(&next)? {
+            self.applier.apply(&object, &self.gateway.namespace).await?;
+        }
+        state.applied = next;
+        let end = restart::wait_rollout_or_exit(
+            &self.client,
+            &self.gateway.namespace,
+            &self.gateway.deployment,
+            &self.gateway.selector,
+            &self.waits,
+        )
+        .await?;
+        match end {
+            RolloutEnd::Complete { hash } => {
+                let pods = ops::list_pods(&self.client, &self.gateway.namespace, &self.gateway.selector).await?;
+                let Some(pod) = ops::newest_ready(&pods, &self.gateway.container, hash.as_deref()) else {
+                    return Ok(Started::NotReady(
+                        "the rollout completed but no pod of the new revision is Ready".into(),
+                    ));
+                };
+                let baseline = pods
+                    .iter()
+                    .find(|p| p.metadata.name.as_deref() == Some(pod.as_str()))
+                    .map_or(0, |p| ops::restart_count(p, &self.gateway.container));
+                Ok(self.wait_admits(&pod, baseline).await)
+            }
+            RolloutEnd::Exited { pod, code } => {
+                // Its logs are the ones a check wants to read next.
+                self.set_current_pod(&pod);
+                Ok(Started::Exited(code))
+            }
+            RolloutEnd::Stuck { pod, reason } => {
+                if let Some(pod) = pod {
+                    self.set_current_pod(&pod);
+                }
+                Ok(Started::NotReady(reason))
+            }
+        }
+    }
+
+    /// Restarts the current pod's gateway container in place: SIGTERM to PID 1 (the gateway:
+    /// the image's CMD is exec form), the kubelet starts it again, the emptyDir stays.
+    async fn restart_in_place(&self, state: &mut State) -> Result<Started, TargetError> {
+        let pod = self.current_pod();
+        let baseline = ops::restart_count(&self.get_pod(&pod).await?, &self.gateway.container);
+        self.signal(&pod, "kill -TERM 1").await?;
+        state.previous = Previous::SamePod(pod.clone());
+        match restart::wait_in_place(
+            &self.client,
+            &self.gateway.namespace,
+            &pod,
+            &self.gateway.container,
+            baseline,
+            &self.waits,
+        )
+        .await?
+        {
+            InPlace::Ready => Ok(self.wait_admits(&pod, baseline + 1).await),
+            InPlace::Exited(code) => Ok(Started::Exited(code)),
+            InPlace::Waiting(why) => Ok(Started::NotReady(why)),
+        }
+    }
+
+    /// Runs `sh -c <script>` in the gateway container of `pod`, requiring exit 0.
+    async fn signal(&self, pod: &str, script: &str) -> Result<(), TargetError> {
+        let (code, output) = ops::exec(
+            &self.client,
+            &self.gateway.namespace,
+            pod,
+            &self.gateway.container,
+            &["sh", "-c", script],
+        )
+        .await?;
+        if code != 0 {
+            return Err(TargetError::operation(
+                format!("running `{script}` in {pod}"),
+                format!("exit code {code}: {}", output.trim()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Empties the PersistentVolumeClaim cache from inside a running gateway pod (the volume is
+    /// shared, one pod suffices); the next pods start without it.
+    async fn empty_cache(&self) -> Result<(), TargetError> {
+        let what = "emptying the PVC config cache";
+        let mount = self
+            .gateway
+            .cache_mount
+            .as_deref()
+            .ok_or_else(|| TargetError::operation(what, "the gateway container mounts no PersistentVolumeClaim"))?;
+        let pods = ops::list_pods(&self.client, &self.gateway.namespace, &self.gateway.selector).await?;
+        let pod = ops::running(&pods, &self.gateway.container)
+            .ok_or_else(|| TargetError::operation(what, "no gateway pod is running"))?;
+        let (code, output) = ops::exec(
+            &self.client,
+            &self.gateway.namespace,
+            &pod,
+            &self.gateway.container,
+            &["find", mount, "-mindepth", "1", "-delete"],
+        )
+        .await?;
+        if code != 0 {
+            return Err(TargetError::operation(
+                what,
+                format!("find {mount} -delete in {pod} exited with {code}: {}", output.trim()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Scales a backend to one pod or none and waits until it is so.
+    async fn switch_backend(&self, instance: &str, up: bool) -> Result<(), TargetError> {
+        let fixture = self
+            .fixtures
+            .iter()
+            .find(|f| f.name == instance && BACKENDS.iter().any(|b| b.instance == instance))
+            .ok_or_else(|| TargetError::operation(format!("switching backend {instance}"), "no such backend"))?;
+        ops::scale(&self.client, &fixture.namespace, &fixture.service, i32::from(up)).await?;
+        if up {
+            api::wait_rollout(
+                self.client.clone(),
+                &fixture.namespace,
+                &fixture.service,
+                &self.timeouts,
+            )
+            .await
+            .map(drop)
+            .map_err(|why| TargetError::operation(format!("starting backend {instance}"), why))
+        } else {
+            ops::wait_no_pods(
+                &self.client,
+                &fixture.namespace,
+                &fixture.selector(),
+                self.timeouts.rollout,
+                self.timeouts.poll_max,
+            )
+            .await
+        }
     }
 }
+
+/// Connects to the cluster: for kind, creates it and loads the images first. The second value is
+/// the API server's URL as the suite reaches it.
+async fn connect(options: &KubeOptions, deployment: &Deployment) -> Result<(kube::Client, url::Url), TargetError> {
+    match &options.cluster {
+        Cluster::Kind { name, config } => {
+            let images = [gateway_image(deployment)?, options.fixtures_image.clone()];
+            kind::create(name, config).await?;
+            let connected = async {
+                kind::load(name, &images).await?;
+                let config = kind::config_from_yaml(&kind::kubeconfig(name).await?).await?;
+                kind::client(config)
+            }
+            .await;
+            if connected.is_err()
+                && !options.keep
+                && let Err(e) = kind::delete(name).await
+            {
+                eprintln!("conformance: {e}");
+            }
+            connected
+        }
+        Cluster::Current { context } => {
+            let config = kind::current_config(context.clone()).await?;
+            let (client, url) = kind::client(config)?;
+            // A context whose API server does not answer cannot host the run at all.
+            client
+                .apiserver_version()
+                .await
+                .map_err(|e| TargetError::Unavailable(format!("the cluster at {url} does not answer: {e}")))?;
+            Ok((client, url))
+        }
+    }
+}
+
+/// Installs namespaces, fixtures and the chart, recording what was made in `made`; the gateway
+/// pod to start with.
+async fn install(
+    client: &kube::Client,
+    applier: &Applier,
+    plans: &Plans<'_>,
+    made: &mut Made,
+) -> Result<String, TargetError> {
+    let Plans {
+        deployment,
+        gateway,
+        objects,
+        timeouts,
+    } = plans;
+    let mut namespaces = vec![gateway.namespace.clone()];
+    namespaces.extend(
+        objects
+            .namespaces
+            .iter()
+            .filter(|ns| **ns != gateway.namespace)
+            .cloned(),
+    );
+    for ns in &namespaces {
+        if provision::ensure_namespace(applier, ns, timeouts.rollout, timeouts.poll_max).await? {
+            made.namespaces.push(ns.clone());
+        }
+    }
+    let config_map_ns = objects.config_map.metadata.namespace.clone().unwrap_or_default();
+    made.record(applier.apply_typed(&objects.config_map, &config_map_ns).await?);
+    for (d, fixture) in objects.deployments.iter().zip(&objects.fixtures) {
+        made.record(applier.apply_typed(d, &fixture.namespace).await?);
+    }
+    for (s, fixture) in objects.services.iter().zip(&objects.fixtures) {
+        made.record(applier.apply_typed(s, &fixture.namespace).await?);
+    }
+    // The fixtures first: a gateway started before config-server answers bootstraps from nothing.
+    for fixture in &objects.fixtures {
+        api::wait_rollout(client.clone(), &fixture.namespace, &fixture.service, timeouts)
+            .await
+            .map_err(|why| TargetError::operation(format!("starting fixture {}", fixture.name), why))?;
+    }
+    for object in provision::chart_objects(deployment)? {
+        made.record(applier.apply(&object, &gateway.namespace).await?);
+    }
+    let pods = |why: String| async move {
+        let pods = ops::list_pods(client, &gateway.namespace, &gateway.selector)
+            .await
+            .unwrap_or_default();
+        let Some(pod) = ops::newest(&pods, None) else {
+            return why;
+        };
+        let logs = api::logs(client.clone(), &gateway.namespace, &pod, false)
+            .await
+            .unwrap_or_else(|e| e);
+        format!("{why}; the log of {pod} ends:\n{}", tail(&logs, LOG_TAIL))
+    };
+    if let Err(why) = api::wait_rollout(client.clone(), &gateway.namespace, &gateway.deployment, timeouts).await {
+        return Err(TargetError::operation("installing the chart", pods(why).await));
+    }
+    let listed = ops::list_pods(client, &gateway.namespace, &gateway.selector).await?;
+    ops::newest_ready(&listed, &gateway.container, None)
+        .ok_or_else(|| TargetError::operation("installing the chart", "the rollout completed with no Ready pod"))
+}
+
+/// Removes what a run made, reporting (not failing on) what could not be removed.
+async fn cleanup(cluster: &Cluster, client: &kube::Client, made: &Made) {
+    let result = match cluster {
+        Cluster::Kind { name, .. } => kind::delete(name).await,
+        Cluster::Current { .. } => made.remove(client).await,
+    };
+    if let Err(e) = result {
+        eprintln!("conformance: {e}");
+    }
+}
+
+/// The Service through the API server's proxy.
+fn service_url(cluster_url: &url::Url, service: &ServiceRef) -> url::Url {
+    let mut url = cluster_url.clone();
+    url.set_path(&format!(
+        "{}{}",
+        cluster_url.path().trim_end_matches('/'),
+        service.proxy_path("/")
+    ));
+    url
+}
+
+/// Starts the port-forwards (the gateway's to the current pod, each fixture's admin port to
+/// its Ready pod) and says where everything is.
+async fn start_forwards(
+    client: &kube::Client,
+    gateway: &Gateway,
+    fixtures: &[Fixture],
+    current: &Arc<RwLock<String>>,
+    cluster_url: &url::Url,
+    deployment: &Deployment,
+) -> Result<(Vec<Forward>, Endpoints), TargetError> {
+    let gateway_pods: Api<Pod> = Api::namespaced(client.clone(), &gateway.namespace);
+    let gateway_forward = Forward::start(
+        gateway_pods,
+        PodChoice::Current(current.clone()),
+        gateway.port,
+        "the gateway",
+    )
+    .await?;
+    let gateway_url = gateway_forward.url(&gateway.protocol)?;
+    let mut forwards = vec![gateway_forward];
+    let mut admin = Vec::new();
+    for fixture in fixtures {
+        let pods: Api<Pod> = Api::namespaced(client.clone(), &fixture.namespace);
+        let choice = PodChoice::Selector {
+            labels: fixture.selector(),
+            container: FIXTURE_CONTAINER.into(),
+        };
+        let forward = Forward::start(pods, choice, ADMIN_PORT, &format!("{} admin", fixture.name)).await?;
+        admin.push((fixture.name.clone(), forward.url("http")?));
+        forwards.push(forward);
+    }
+    let find = |name: &str| {
+        admin
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, url)| url.clone())
+            .ok_or_else(|| TargetError::operation("forwarding to the fixtures", format!("no {name} fixture")))
+    };
+    let endpoints = Endpoints {
+        gateway: gateway_url,
+        service: gateway.service.as_ref().map(|s| service_url(cluster_url, s)),
+        mcp_path: super::mcp_path(deployment),
+        config_server_admin: find("config-server")?,
+        controller_admin: find("controller")?,
+        backends: admin
+            .iter()
+            .filter(|(name, _)| BACKENDS.iter().any(|b| b.instance == name))
+            .cloned()
+            .collect(),
+    };
+    Ok((forwards, endpoints))
+}
+
+#[async_trait]
+impl Target for KubeTarget {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn features(&self) -> &[Feature] {
+        &[Feature::Kubernetes, Feature::Service, Feature::Containers]
+    }
+
+    fn endpoints(&self) -> Endpoints {
+        self.endpoints.clone()
+    }
+
+    async fn gateway_logs(&self) -> Result<String, TargetError> {
+        let pod = self.current_pod();
+        match api::logs(self.client.clone(), &self.gateway.namespace, &pod, false).await {
+            Ok(logs) => Ok(logs),
+            // A container waiting to be restarted has no current log: its last run's is the one.
+            Err(current) => api::logs(self.client.clone(), &self.gateway.namespace, &pod, true)
+                .await
+                .map_err(|_| TargetError::operation("reading the gateway's logs", current)),
+        }
+    }
+
+    async fn previous_gateway_logs(&self) -> Result<String, TargetError> {
+        let state = self.state.lock().await;
+        match &state.previous {
+            Previous::None => Ok(String::new()),
+            Previous::Captured(capture) => Ok(capture.text()),
+            Previous::SamePod(pod) => api::logs(self.client.clone(), &self.gateway.namespace, pod, true)
+                .await
+                .map_err(|why| TargetError::operation("reading the previous gateway's logs", why)),
+        }
+    }
+
+    async fn restart(&self, restart: &Restart) -> Result<Started, TargetError> {
+        // One restart at a time: each reads and replaces what the last one applied.
+        let mut state = self.state.lock().await;
+        if restart.reset_fixtures {
+            super::end_outages(&self.http, &self.endpoints).await?;
+            for backend in BACKENDS {
+                self.switch_backend(backend.instance, true).await?;
+            }
+        }
+        match restart::plan(restart, &self.deployed)? {
+            Plan::InPlace => self.restart_in_place(&mut state).await,
+            Plan::Rollout { values, empty_cache } => self.roll(&mut state, values, empty_cache).await,
+        }
+    }
+
+    async fn terminate(&self) -> Result<Option<i32>, TargetError> {
+        let mut state = self.state.lock().await;
+        let pod = self.current_pod();
+        let baseline = ops::restart_count(&self.get_pod(&pod).await?, &self.gateway.container);
+        self.signal(&pod, "kill -TERM 1").await?;
+        state.previous = Previous::SamePod(pod.clone());
+        // The kubelet starts the container again by itself (restartPolicy Always); what counts
+        // is how this run ended.
+        ops::wait_exit(
+            &self.client,
+            &self.gateway.namespace,
+            &pod,
+            &self.gateway.container,
+            baseline,
+            self.waits.startup,
+            self.waits.poll_min,
+        )
+        .await
+    }
+
+    async fn set_backend(&self, instance: &str, up: bool) -> Result<(), TargetError> {
+        self.switch_backend(instance, up).await
+    }
+
+    async fn fixture_logs(&self) -> Vec<(String, String)> {
+        let mut logs = Vec::new();
+        for fixture in &self.fixtures {
+            let text = match ops::list_pods(&self.client, &fixture.namespace, &fixture.selector()).await {
+                Ok(pods) if pods.is_empty() => "(no pod: stopped)\n".to_string(),
+                Ok(pods) => {
+                    let mut text = String::new();
+                    for pod in pods.iter().filter_map(|p| p.metadata.name.as_deref()) {
+                        if pods.len() > 1 {
+                            text.push_str(&format!("==> {pod} <==\n"));
+                        }
+                        match api::logs(self.client.clone(), &fixture.namespace, pod, false).await {
+                            Ok(log) => text.push_str(&log),
+                            Err(e) => text.push_str(&format!("{e}\n")),
+                        }
+                    }
+                    text
+                }
+                Err(e) => e.to_string(),
+            };
+            logs.push((fixture.name.clone(), text));
+        }
+        logs
+    }
+
+    async fn teardown(&self) -> Result<(), TargetError> {
+        self.stop_forwards();
+        if let Ok(mut state) = self.state.try_lock() {
+            state.previous = Previous::None;
+        }
+        if self.keep {
+            return Ok(());
+        }
+        match &self.cluster {
+            Cluster::Kind { name, .. } => {
+                let dir = std::env::temp_dir().join(format!("{name}-logs"));
+                match kind::export_logs(name, &dir).await {
+                    Ok(()) => eprintln!("conformance: kind cluster logs are in {}", dir.display()),
+                    Err(e) => eprintln!("conformance: {e}"),
+                }
+                kind::delete(name).await
+            }
+            Cluster::Current { .. } => self.made.remove(&self.client).await,
+        }
+    }
+
+    async fn rollout_status(&self) -> Result<String, TargetError> {
+        api::wait_rollout(
+            self.client.clone(),
+            &self.gateway.namespace,
+            &self.gateway.deployment,
+            &self.timeouts,
+        )
+        .await
+        .map_err(|why| TargetError::operation("waiting for the gateway rollout", why))
+    }
+
+    async fn pods_stable(&self, window: Duration) -> Result<String, TargetError> {
+        let deployments: Api<K8sDeployment> = Api::namespaced(self.client.clone(), &self.gateway.namespace);
+        let live = deployments
+            .get(&self.gateway.deployment)
+            .await
+            .map_err(|e| TargetError::operation(format!("reading deployment {}", self.gateway.deployment), e))?;
+        // The live spec, not the rendered one: an HPA may have set the count.
+        let replicas = usize::try_from(live.spec.replicas.unwrap_or(1)).unwrap_or(0);
+        api::pods_stable(
+            self.client.clone(),
+            &self.gateway.namespace,
+            &self.gateway.selector,
+            replicas,
+            window,
+        )
+        .await
+        .map_err(|why| TargetError::operation("watching the gateway pods", why))
+    }
+
+    async fn service_get(&self, path: &str) -> Result<(u16, String), TargetError> {
+        let service = self
+            .gateway
+            .service
+            .as_ref()
+            .ok_or_else(|| TargetError::operation("reaching the gateway's Service", "the chart rendered none"))?;
+        ops::proxy_get(&self.client, &service.proxy_path(path)).await
+    }
+
+    async fn exec_gateway(&self, argv: &[&str]) -> Result<(i64, String), TargetError> {
+        ops::exec(
+            &self.client,
+            &self.gateway.namespace,
+            &self.current_pod(),
+            &self.gateway.container,
+            argv,
+        )
+        .await
+    }
+
+    async fn diagnostics(&self, _dir: &Path) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut namespaces = vec![self.gateway.namespace.clone()];
+        for fixture in &self.fixtures {
+            if !namespaces.contains(&fixture.namespace) {
+                namespaces.push(fixture.namespace.clone());
+            }
+        }
+        for ns in &namespaces {
+            let text = ops::events(&self.client, ns).await.unwrap_or_else(|e| e.to_string());
+            out.push((format!("events-{ns}.txt"), text));
+        }
+        let deployments: Api<K8sDeployment> = Api::namespaced(self.client.clone(), &self.gateway.namespace);
+        let deployment = match deployments.get(&self.gateway.deployment).await {
+            Ok(mut d) => {
+                d.metadata.managed_fields = None;
+                serde_saphyr::to_string(&d).unwrap_or_else(|e| e.to_string())
+            }
+            Err(e) => format!("reading deployment {}: {e}", self.gateway.deployment),
+        };
+        out.push(("deployment.yaml".into(), deployment));
+        match ops::list_pods(&self.client, &self.gateway.namespace, &self.gateway.selector).await {
+            Ok(pods) => {
+                out.push(("pods.yaml".into(), ops::pods_yaml(&pods)));
+                let current = self.current_pod();
+                for pod in &pods {
+                    let Some(name) = pod.metadata.name.as_deref() else {
+                        continue;
+                    };
+                    if name != current {
+                        let log = api::logs(self.client.clone(), &self.gateway.namespace, name, false)
+                            .await
+                            .unwrap_or_else(|e| e);
+                        out.push((format!("gateway-{name}.log"), log));
+                    }
+                    if gates::PodState::of(pod).restarts > 0 {
+                        let log = api::logs(self.client.clone(), &self.gateway.namespace, name, true)
+                            .await
+                            .unwrap_or_else(|e| e);
+                        out.push((format!("gateway-{name}-previous.log"), log));
+                    }
+                }
+            }
+            Err(e) => out.push(("pods.yaml".into(), e.to_string())),
+        }
+        if let Ok(previous) = self.previous_gateway_logs().await
+            && !previous.is_empty()
+        {
+            out.push(("gateway-before-last-restart.log".into(), previous));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests;
