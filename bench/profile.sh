@@ -137,7 +137,10 @@ wait "$gateway" || true
 
 # The tops (first 120 lines) are what results are read from; callgrind.out stays local
 # (gitignored) for kcachegrind or callgrind_annotate --tree=caller.
-callgrind_annotate --inclusive=yes "$out/callgrind.out" | head -120 >"$out/inclusive.txt"
-callgrind_annotate "$out/callgrind.out" | head -120 >"$out/self.txt"
+# Whole annotations first, then cut: `| head` under pipefail would fail on SIGPIPE.
+callgrind_annotate --inclusive=yes "$out/callgrind.out" >"$work/inclusive.txt"
+callgrind_annotate "$out/callgrind.out" >"$work/self.txt"
+head -120 "$work/inclusive.txt" >"$out/inclusive.txt"
+head -120 "$work/self.txt" >"$out/self.txt"
 echo "profile: $out/callgrind.out; tops in $out/inclusive.txt and $out/self.txt"
 head -40 "$out/self.txt"
