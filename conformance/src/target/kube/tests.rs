@@ -1,6 +1,7 @@
 //! The kube target over canned chart output and a canned API server: what it reads out of the
 //! rendered chart, and restarts, backends, logs and readiness as API calls.
 
+use super::setup::service_url;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
