@@ -40,6 +40,21 @@ pub(crate) const BACKENDS: [Backend; 2] = [
 ];
 
 impl Backend {
+    /// The `mock-mcp-server` arguments after the listeners: its instance name and session mode,
+    /// and `--any-host`, because the gateway's Host header is the DNS name, which rmcp's
+    /// DNS-rebinding check refuses unless told otherwise.
+    pub(crate) fn args(&self) -> Vec<String> {
+        [
+            "--instance",
+            self.instance,
+            "--session-mode",
+            self.session_mode,
+            "--any-host",
+        ]
+        .map(String::from)
+        .to_vec()
+    }
+
     /// `mcp-backend-a.tools.svc.cluster.local`.
     pub(crate) fn host(&self) -> String {
         format!("{}.{BACKEND_NAMESPACE}.svc.cluster.local", self.service)
@@ -86,6 +101,45 @@ impl Peers {
             controller: peer(deployment, "portalRegistry.portalUrl")?,
         })
     }
+}
+
+impl Peers {
+    /// Refuses peers the gateway dials over HTTPS: the fixtures serve plain HTTP (a scenario with
+    /// HTTPS peers would need their certificate in the chart's `bootstrap.caPem`).
+    ///
+    /// # Errors
+    /// The first HTTPS peer, named by its bootstrap key.
+    pub(crate) fn require_plain_http(&self, target: &str) -> Result<(), TargetError> {
+        for (key, peer) in [
+            ("light-config-server-uri", &self.config_server),
+            ("portalRegistry.portalUrl", &self.controller),
+        ] {
+            if peer.https {
+                return Err(TargetError::operation(
+                    "placing the fixtures",
+                    format!(
+                        "{key} is https://{}:{}; the {target} serves the fixtures over plain HTTP",
+                        peer.host, peer.port
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A fixture's command in the fixtures image: `/app/<program> --listen 0.0.0.0:<port>
+/// --admin-listen 0.0.0.0:9000 <extra>`.
+pub(crate) fn mock_command(program: &str, port: u16, extra: &[String]) -> Vec<String> {
+    let mut command = vec![
+        format!("/app/{program}"),
+        "--listen".into(),
+        format!("0.0.0.0:{port}"),
+        "--admin-listen".into(),
+        format!("0.0.0.0:{ADMIN_PORT}"),
+    ];
+    command.extend(extra.iter().cloned());
+    command
 }
 
 fn peer(deployment: &Deployment, key: &str) -> Result<Peer, TargetError> {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::cli;
 use crate::deployment::Deployment;
 use crate::target::TargetError;
-use crate::target::in_cluster::{ADMIN_PORT, BACKEND_PORT, BACKENDS, Peer, Peers};
+use crate::target::in_cluster::{ADMIN_PORT, BACKEND_PORT, BACKENDS, Peers, mock_command};
 use crate::target::processes::tail;
 
 /// Where config-server finds its data dir inside its container.
@@ -44,12 +44,7 @@ pub(super) fn plan(
     mut free_port: impl FnMut() -> Result<u16, TargetError>,
 ) -> Result<Vec<Fixture>, TargetError> {
     let peers = Peers::of(deployment)?;
-    for (key, peer) in [
-        ("light-config-server-uri", &peers.config_server),
-        ("portalRegistry.portalUrl", &peers.controller),
-    ] {
-        refuse_https(key, peer)?;
-    }
+    peers.require_plain_http("docker target")?;
     let mut fixtures = vec![
         Fixture {
             name: "config-server".into(),
@@ -78,17 +73,7 @@ pub(super) fn plan(
             container: backend.host(),
             program: "mock-mcp-server",
             port: BACKEND_PORT,
-            extra: [
-                "--instance",
-                backend.instance,
-                "--session-mode",
-                backend.session_mode,
-                // The gateway's Host header is the DNS name, which rmcp's DNS-rebinding guard
-                // refuses unless told otherwise.
-                "--any-host",
-            ]
-            .map(String::from)
-            .to_vec(),
+            extra: backend.args(),
             data_dir: false,
             admin_port: free_port()?,
             backend: true,
@@ -103,19 +88,6 @@ pub(super) fn plan(
         }
     }
     Ok(fixtures)
-}
-
-fn refuse_https(key: &str, peer: &Peer) -> Result<(), TargetError> {
-    if peer.https {
-        return Err(TargetError::operation(
-            "placing the fixtures",
-            format!(
-                "{key} is https://{}:{}; the docker target serves the fixtures over plain HTTP",
-                peer.host, peer.port
-            ),
-        ));
-    }
-    Ok(())
 }
 
 impl Fixture {
@@ -137,14 +109,7 @@ impl Fixture {
             ));
         }
         args.push(image.into());
-        args.push(format!("/app/{}", self.program));
-        args.extend([
-            "--listen".to_string(),
-            format!("0.0.0.0:{}", self.port),
-            "--admin-listen".into(),
-            format!("0.0.0.0:{ADMIN_PORT}"),
-        ]);
-        args.extend(self.extra.iter().cloned());
+        args.extend(mock_command(self.program, self.port, &self.extra));
         args
     }
 

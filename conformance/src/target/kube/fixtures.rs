@@ -16,7 +16,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use crate::deployment::Identity;
 use crate::target::TargetError;
-use crate::target::in_cluster::{ADMIN_PORT, BACKEND_NAMESPACE, BACKEND_PORT, BACKENDS, Peer, Peers};
+use crate::target::in_cluster::{ADMIN_PORT, BACKEND_NAMESPACE, BACKEND_PORT, BACKENDS, Peer, Peers, mock_command};
 
 /// Where config-server's data dir (the runtime config ConfigMap) is mounted.
 pub(super) const DATA_DIR: &str = "/data";
@@ -94,20 +94,7 @@ pub(super) fn fixture_objects(
     image: &str,
     runtime_config: &str,
 ) -> Result<FixtureObjects, TargetError> {
-    for (what, peer) in [
-        ("light-config-server-uri", &peers.config_server),
-        ("portalRegistry.portalUrl", &peers.controller),
-    ] {
-        if peer.https {
-            return Err(TargetError::operation(
-                "placing the fixtures",
-                format!(
-                    "{what} is https://{}:{}; the kube targets serve the fixtures over plain HTTP",
-                    peer.host, peer.port
-                ),
-            ));
-        }
-    }
+    peers.require_plain_http("kube target")?;
     if peers.config_server.namespace == peers.controller.namespace
         && peers.config_server.service == peers.controller.service
     {
@@ -122,16 +109,16 @@ pub(super) fn fixture_objects(
     let data_path = data_path(identity)?;
     let config_server = Fixture {
         name: "config-server".into(),
-        command: command(
+        command: mock_command(
             "mock-config-server",
-            &peers.config_server,
+            peers.config_server.port,
             &["--data-dir".into(), DATA_DIR.into()],
         ),
         ..peer_fixture(&peers.config_server)
     };
     let controller = Fixture {
         name: "controller".into(),
-        command: command("mock-controller", &peers.controller, &[]),
+        command: mock_command("mock-controller", peers.controller.port, &[]),
         ..peer_fixture(&peers.controller)
     };
     let mut fixtures = vec![config_server.clone(), controller];
@@ -143,19 +130,9 @@ pub(super) fn fixture_objects(
             port: BACKEND_PORT,
             https: false,
         };
-        let extra = [
-            "--instance",
-            backend.instance,
-            "--session-mode",
-            backend.session_mode,
-            // The gateway calls it by its Service name, which rmcp's DNS-rebinding check refuses
-            // unless told otherwise.
-            "--any-host",
-        ]
-        .map(String::from);
         fixtures.push(Fixture {
             name: backend.instance.into(),
-            command: command("mock-mcp-server", &peer, &extra),
+            command: mock_command("mock-mcp-server", peer.port, &backend.args()),
             ..peer_fixture(&peer)
         });
     }
@@ -235,19 +212,6 @@ fn peer_fixture(peer: &Peer) -> Fixture {
         port: peer.port,
         command: Vec::new(),
     }
-}
-
-/// `/app/<program> --listen 0.0.0.0:<port> --admin-listen 0.0.0.0:9000 <extra>`.
-fn command(program: &str, peer: &Peer, extra: &[String]) -> Vec<String> {
-    let mut command = vec![
-        format!("/app/{program}"),
-        "--listen".into(),
-        format!("0.0.0.0:{}", peer.port),
-        "--admin-listen".into(),
-        format!("0.0.0.0:{ADMIN_PORT}"),
-    ];
-    command.extend(extra.iter().cloned());
-    command
 }
 
 fn meta(name: &str, namespace: &str, labels: &BTreeMap<String, String>) -> ObjectMeta {
