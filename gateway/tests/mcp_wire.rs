@@ -335,3 +335,33 @@ fn stateless_calls_to_a_legacy_backend_share_one_backend_session() {
     assert_eq!(count("tools/call"), 3);
     assert_eq!(count("initialize"), 1, "no initialize per request: {recorded}");
 }
+
+/// Results are shaped for the client's era whatever the backend spoke: the official Python SDK
+/// refuses a 2026-07-28 tools/call result without `resultType`.
+#[rstest]
+#[case::legacy_backend_bridged("echo", "backend-a")]
+#[case::stateless_backend("echo_b", "backend-b")]
+fn results_carry_result_type_for_stateless_clients_and_not_for_legacy_ones(#[case] tool: &str, #[case] instance: &str) {
+    let d = deploy("");
+    let stateless_answer: Value = stateless(&d, "tools/call", Some(tool), json!({"name": tool, "arguments": {}}))
+        .json()
+        .unwrap();
+    assert_eq!(
+        stateless_answer["result"]["resultType"], "complete",
+        "{stateless_answer}"
+    );
+    assert_eq!(
+        stateless_answer["result"]["structuredContent"]["instance"], instance,
+        "{stateless_answer}"
+    );
+    let ping: Value = stateless(&d, "ping", None, json!({})).json().unwrap();
+    assert_eq!(ping["result"]["resultType"], "complete", "{ping}");
+
+    let session = initialize(&d);
+    let legacy_answer = legacy_call(&d, &session, tool, json!({}));
+    assert!(
+        legacy_answer["result"].get("resultType").is_none(),
+        "a legacy client gets the legacy shape: {legacy_answer}"
+    );
+    assert_eq!(legacy_answer["result"]["structuredContent"]["instance"], instance);
+}

@@ -8,6 +8,7 @@ pub mod protocol;
 mod router;
 pub mod sessions;
 pub mod setup;
+pub mod shape;
 pub mod tools;
 pub mod wire;
 

@@ -17,6 +17,7 @@ use super::backend::{Backends, Call, CallError, LegacySessions};
 use super::config::{BackendProtocol, Bridge, McpRouterConfig};
 use super::protocol::{self, Answer, Era, HEADER_PROTOCOL_VERSION, HEADER_SESSION_ID, Refusal};
 use super::sessions::{Full, Session, Sessions};
+use super::shape::{self, ClientEra};
 use super::tools::{Target, ToolTable};
 use super::wire::{self, CallParams, CommonParams, Incoming, ParseError};
 use super::{Body, McpError, Reply};
@@ -305,7 +306,7 @@ impl Router {
                 ))
             }
             "tools/list" => Ok(answer(&wire::result_frame(id, self.tools.load().list_json(true)), mode)),
-            "ping" => Ok(answer(&wire::result_frame(id, "{}"), mode)),
+            "ping" => Ok(answer(&wire::result_frame(id, r#"{"resultType":"complete"}"#), mode)),
             "tools/call" => self.tools_call(id, call, Owner::Bridge, headers, mode).await,
             "initialize" => Err(McpError::UnsupportedVersion(
                 format!("initialize is not part of {version}"),
@@ -322,6 +323,16 @@ enum Owner {
     Frontend(Arc<Session>),
     /// The gateway's shared bridge sessions (stateless clients).
     Bridge,
+}
+
+impl Owner {
+    /// The era of the client the call answers: a frontend session is a legacy client's.
+    fn client_era(&self) -> ClientEra {
+        match self {
+            Self::Frontend(_) => ClientEra::Legacy,
+            Self::Bridge => ClientEra::Stateless,
+        }
+    }
 }
 
 impl Router {
@@ -387,7 +398,7 @@ impl Router {
                 notifications,
             };
             match router.backends.call(&tool, call).await {
-                Ok(result) => wire::result_frame(&id, &result),
+                Ok(result) => wire::result_frame(&id, &shape::result(owner.client_era(), &result)),
                 Err(CallError::JsonRpc(error)) => error_frame_raw(&id, &error),
                 Err(CallError::Backend(reason)) => {
                     tracing::warn!(tool = %tool.name, reason, "tool call failed");
