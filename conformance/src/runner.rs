@@ -35,6 +35,18 @@ pub struct CheckResult {
     pub artifacts: Option<PathBuf>,
 }
 
+impl Selection {
+    /// The ids of `--only` and `--skip` that name no check in `checks`, in the order given.
+    pub fn unknown_ids(&self, checks: &[&'static Check]) -> Vec<String> {
+        self.only
+            .iter()
+            .chain(&self.skip)
+            .filter(|id| !checks.iter().any(|c| c.id == id.as_str()))
+            .cloned()
+            .collect()
+    }
+}
+
 /// Why `check` does not run on this target with this selection, if it does not.
 pub fn skip_reason(
     check: &Check,

@@ -76,9 +76,9 @@ pub struct RunSummary {
 }
 
 impl RunSummary {
-    /// Whether nothing failed.
+    /// Whether something ran and nothing failed (a run where every check was skipped is not ok).
     pub fn ok(&self) -> bool {
-        Counts::of(&self.results, None).failed == 0
+        Counts::of(&self.results, None).ok()
     }
 }
 
@@ -106,7 +106,12 @@ pub async fn run(config: RunConfig, renderer: &dyn ChartRenderer) -> std::io::Re
             }
             (results, deployment.secrets())
         }
-        Err(e) => (not_run(&e), Vec::new()),
+        Err(e) => {
+            let results = not_run(&e);
+            // The totals line still says what the run amounted to (`not-run` when it was skipped).
+            Console::new(ALL.len(), Vec::new()).finish(&results);
+            (results, Vec::new())
+        }
     };
     let summary = RunSummary {
         yaml: yaml::render(&info, &results, &secrets),

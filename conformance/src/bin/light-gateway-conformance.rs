@@ -90,6 +90,7 @@ fn main() -> ExitCode {
             Ok(false) => ExitCode::FAILURE,
             Err(e) => {
                 eprintln!("conformance: {e:#}");
+                // A usage error and a run that could not start both leave nothing judged.
                 ExitCode::from(2)
             }
         },
@@ -97,6 +98,20 @@ fn main() -> ExitCode {
 }
 
 fn run(args: RunArgs) -> anyhow::Result<bool> {
+    let selection = Selection {
+        only: args.only.clone(),
+        skip: args.skip.clone(),
+    };
+    let unknown = selection.unknown_ids(light_gateway_conformance::checks::ALL);
+    if !unknown.is_empty() {
+        let known: Vec<&str> = light_gateway_conformance::checks::ALL.iter().map(|c| c.id).collect();
+        anyhow::bail!(
+            "unknown check id{} {} in --only/--skip; the checks are: {}",
+            if unknown.len() == 1 { "" } else { "s" },
+            unknown.join(", "),
+            known.join(", ")
+        );
+    }
     let here = std::env::current_exe()?.parent().map(PathBuf::from).unwrap_or_default();
     let binaries = Binaries {
         gateway: args.gateway_bin.unwrap_or_else(|| here.join("light-gateway")),
@@ -118,10 +133,7 @@ fn run(args: RunArgs) -> anyhow::Result<bool> {
     let config = RunConfig {
         target: args.target,
         scenario,
-        selection: Selection {
-            only: args.only,
-            skip: args.skip,
-        },
+        selection,
         report_dir: Some(args.report_dir.clone()),
         keep: args.keep,
         binaries,
@@ -157,13 +169,13 @@ fn run(args: RunArgs) -> anyhow::Result<bool> {
         args.report_dir.display(),
         args.report_dir.display()
     );
-    let nothing_ran = summary
+    let nothing_ran = !summary
         .results
         .iter()
-        .all(|r| matches!(&r.outcome, Outcome::Skipped { reason } if reason.starts_with("cannot run here")));
+        .any(|r| matches!(&r.outcome, Outcome::Passed { .. } | Outcome::Failed { .. }));
     if nothing_ran {
         eprintln!(
-            "conformance: nothing ran on the {} target; see the reason above",
+            "conformance: no check ran on the {} target (result not-run); see the reasons above",
             args.target.name()
         );
         return Ok(false);

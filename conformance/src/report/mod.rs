@@ -36,15 +36,24 @@ impl Counts {
         c
     }
 
-    /// `failure` when anything failed, `partial` when something was skipped, else `success`.
+    /// `failure` when anything failed, `not-run` when no check ran at all (a run that proved
+    /// nothing is never `partial`), `partial` when something was skipped, else `success`.
     pub fn result(&self) -> &'static str {
         if self.failed > 0 {
             "failure"
+        } else if self.passed == 0 {
+            "not-run"
         } else if self.skipped > 0 {
             "partial"
         } else {
             "success"
         }
+    }
+
+    /// Whether the run proved something and nothing failed: the only result a caller may
+    /// treat as green.
+    pub fn ok(&self) -> bool {
+        self.failed == 0 && self.passed > 0
     }
 
     /// All.
@@ -68,4 +77,34 @@ pub struct RunInfo {
     pub renderer: String,
     /// When the run started (RFC 3339).
     pub date: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use rstest::rstest;
+
+    use super::Counts;
+
+    #[rstest]
+    #[case::all_passed(3, 0, 0, "success", true)]
+    #[case::some_skipped(2, 0, 1, "partial", true)]
+    #[case::one_failed(2, 1, 1, "failure", false)]
+    #[case::only_failures(0, 1, 0, "failure", false)]
+    #[case::every_check_skipped(0, 0, 29, "not-run", false)]
+    #[case::no_checks_at_all(0, 0, 0, "not-run", false)]
+    fn a_run_that_proved_nothing_is_not_run_and_never_ok(
+        #[case] passed: usize,
+        #[case] failed: usize,
+        #[case] skipped: usize,
+        #[case] result: &str,
+        #[case] ok: bool,
+    ) {
+        let counts = Counts {
+            passed,
+            failed,
+            skipped,
+        };
+        assert_eq!(counts.result(), result);
+        assert_eq!(counts.ok(), ok);
+    }
 }

@@ -1,0 +1,65 @@
+//! The command line as a CI job meets it: a typo'd check id is a usage error, and a run in which
+//! no check ran is `not-run` with a non-zero exit, never green.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn conformance() -> Command {
+    let mut cmd = Command::cargo_bin("light-gateway-conformance").unwrap();
+    cmd.current_dir(workspace());
+    cmd
+}
+
+#[test]
+fn an_unknown_only_id_is_a_usage_error_that_lists_the_checks() {
+    let out = conformance()
+        .args(["run", "--target", "local", "--only", "log-bootstrap,nope-check"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("unknown check id nope-check"), "{stderr}");
+    assert!(
+        stderr.contains("log-bootstrap") && stderr.contains("mcp-tools-call"),
+        "valid ids are listed: {stderr}"
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("PASS"),
+        "nothing ran: {out:?}"
+    );
+}
+
+#[test]
+fn an_unknown_skip_id_is_a_usage_error_too() {
+    let out = conformance().args(["run", "--skip", "restart-cahce"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("restart-cahce"));
+}
+
+/// With `kind` off PATH every check is skipped "cannot run here": the report says `not-run`
+/// and the exit code is 1, so a CI job on a runner without kind cannot go green.
+#[test]
+fn a_run_where_no_check_ran_is_not_run_and_exits_non_zero() {
+    let empty_path = tempfile::tempdir().unwrap();
+    let reports = tempfile::tempdir().unwrap();
+    let out = conformance()
+        .env("PATH", empty_path.path())
+        .args(["run", "--target", "kind", "--report-dir"])
+        .arg(reports.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("-> not-run"), "{stdout}");
+    let report = std::fs::read_to_string(reports.path().join("conformance-report.yaml")).unwrap();
+    let yaml: serde_json::Value = serde_saphyr::from_str(&report).unwrap();
+    assert_eq!(yaml["result"], "not-run", "{report}");
+    for profile in yaml["profiles"].as_array().unwrap() {
+        assert_eq!(profile["result"], "not-run", "{report}");
+    }
+}
