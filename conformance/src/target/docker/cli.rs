@@ -79,7 +79,7 @@ where
 ///
 /// # Errors
 /// It cannot run, or exits non-zero (the error carries its stderr).
-pub(super) async fn run<I, S>(args: I) -> Result<String, TargetError>
+pub(crate) async fn run<I, S>(args: I) -> Result<String, TargetError>
 where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,

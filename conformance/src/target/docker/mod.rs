@@ -13,7 +13,7 @@
 //! container names, being DNS names, are host-global.
 
 mod cleanup;
-mod cli;
+pub(crate) mod cli;
 mod files;
 mod fixtures;
 mod gateway;

@@ -81,22 +81,8 @@ pub(super) fn create_args(name: &str, config: &Path) -> Vec<OsString> {
     args
 }
 
-/// `kind load docker-image` arguments: every image in one call (kind saves them in one archive).
-pub(super) fn load_args(name: &str, images: &[String]) -> Vec<OsString> {
-    let mut args: Vec<OsString> = ["load", "docker-image"].map(OsString::from).to_vec();
-    let mut seen = Vec::new();
-    for image in images {
-        if !seen.contains(image) {
-            seen.push(image.clone());
-            args.push(image.into());
-        }
-    }
-    args.extend(["--name", name].map(OsString::from));
-    args
-}
-
 /// Runs `kind` with `args`; its stdout, or an error naming `what` with the end of its stderr.
-async fn kind(args: Vec<OsString>, what: &str) -> Result<String, TargetError> {
+pub(super) async fn kind(args: Vec<OsString>, what: &str) -> Result<String, TargetError> {
     let output = tokio::process::Command::new("kind")
         .args(&args)
         .stdin(Stdio::null())
@@ -130,16 +116,6 @@ pub(super) async fn create(name: &str, config: &Path) -> Result<(), TargetError>
         ));
     }
     kind(create_args(name, config), &what).await.map(drop)
-}
-
-/// Loads local Docker images into every node of the cluster, so that no registry is needed.
-pub(super) async fn load(name: &str, images: &[String]) -> Result<(), TargetError> {
-    kind(
-        load_args(name, images),
-        &format!("loading {} into kind cluster {name}", images.join(" and ")),
-    )
-    .await
-    .map(drop)
 }
 
 /// The cluster's kubeconfig (the API server on a 127.0.0.1 port).
@@ -229,26 +205,6 @@ mod tests {
                 "kind/cluster.yaml",
                 "--wait",
                 "120s"
-            ]
-        );
-    }
-
-    #[test]
-    fn load_names_each_image_once() {
-        let images = [
-            "light-gateway:0.1.0".to_string(),
-            "light-gateway-fixtures:0.1.0".to_string(),
-            "light-gateway:0.1.0".to_string(),
-        ];
-        assert_eq!(
-            strings(&load_args("c", &images)),
-            [
-                "load",
-                "docker-image",
-                "light-gateway:0.1.0",
-                "light-gateway-fixtures:0.1.0",
-                "--name",
-                "c"
             ]
         );
     }

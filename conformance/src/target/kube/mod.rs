@@ -47,6 +47,7 @@ mod canned;
 mod fixtures;
 mod gateway;
 mod kind;
+mod kind_images;
 mod ops;
 mod portforward;
 mod provision;

@@ -14,7 +14,7 @@ pub(super) async fn connect(
             let images = [gateway_image(deployment)?, options.fixtures_image.clone()];
             kind::create(name, config).await?;
             let connected = async {
-                kind::load(name, &images).await?;
+                kind_images::load(name, &images).await?;
                 let config = kind::config_from_yaml(&kind::kubeconfig(name).await?).await?;
                 kind::client(config)
             }
