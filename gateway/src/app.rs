@@ -8,6 +8,8 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tracing::{error, info, warn};
 
+use crate::auth::keys::Timing;
+use crate::auth::{Auth, AuthError};
 use crate::bootstrap::{self, BootstrapError};
 use crate::config::files::non_blank;
 use crate::config::{BootstrapConfig, ConfigDirs, ConfigError, Env, RuntimeConfig};
@@ -44,6 +46,9 @@ pub enum StartupError {
     /// The MCP router cannot be built.
     #[error(transparent)]
     Mcp(#[from] mcp::RouterError),
+    /// The auth handlers cannot be built.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
     /// Registration failed and `startOnRegistryFailure` is false.
     #[error("failed to register with the controller and startOnRegistryFailure is false: {0}")]
     Registration(String),
@@ -59,6 +64,8 @@ pub struct Prepared {
     pub listeners: Vec<Listener>,
     /// The MCP router, when `handler.yml` runs `mcp` on its path.
     pub mcp: Option<Arc<McpService>>,
+    /// The auth handlers and the access policy.
+    pub auth: Arc<Auth>,
 }
 
 /// Loads config, bootstraps from config-server (unless `offline`) and checks what can be
@@ -80,7 +87,15 @@ pub async fn prepare(dirs: &ConfigDirs, env: &dyn Env, offline: bool) -> Result<
     let outbound_tls = tls::client_config(&bootstrap::tls_settings(&runtime.client.tls, fallback_ca, dirs))?;
     let registry = registry_settings(&runtime, &boot, outbound_tls.clone());
     let listeners = server::listeners(&runtime.server);
-    let mcp = mcp::setup::build(&runtime, env, outbound_tls)?.map(Arc::new);
+    let activation = crate::handler::load(&runtime, env)?;
+    let auth = Arc::new(Auth::build(
+        &runtime,
+        env,
+        activation.clone(),
+        &outbound_tls,
+        Timing::default(),
+    )?);
+    let mcp = mcp::setup::build(&runtime, env, outbound_tls, &activation, Some(auth.policy.clone()))?.map(Arc::new);
     if offline {
         // The config-server CA must be readable too, even though nothing is fetched.
         tls::client_config(&bootstrap::tls_settings(&boot.client.tls, fallback_ca, dirs))?;
@@ -99,6 +114,7 @@ pub async fn prepare(dirs: &ConfigDirs, env: &dyn Env, offline: bool) -> Result<
         registry,
         listeners,
         mcp,
+        auth,
     })
 }
 
@@ -201,6 +217,9 @@ async fn start(prepared: &Prepared, admission: &Arc<Admission>) -> Result<Option
             Some(handle)
         }
     };
+    // Keys before ready, so the first tokens verify; a key service that does not answer is
+    // logged and retried in the background, and such tokens are refused (503) meanwhile.
+    prepared.auth.start_key_refresh().await;
     if let Some(mcp) = prepared.mcp.clone().filter(|m| m.aggregates()) {
         let mut lists = Vec::new();
         mcp.refresh(&mut lists).await;

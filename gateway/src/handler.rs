@@ -1,5 +1,6 @@
 //! Upstream's handler model (`handler.yml`): which handlers run for a path and method.
-//! This gateway implements the `mcp` handler; observability handlers it does not implement are
+//! This gateway implements `mcp` and the auth handlers (`jwt`/`security`, `unified-security`,
+//! `apikey`, `basic-auth`, `access-control`); observability handlers it does not implement are
 //! skipped with a warning; security and traffic handlers it does not implement are refused, so
 //! a config never silently loses authentication or routing.
 
@@ -13,6 +14,20 @@ use crate::config::ConfigError;
 /// The handler id that serves MCP.
 pub const MCP: &str = "mcp";
 
+/// Handler ids this gateway runs (`mcp` and the auth handlers with their aliases).
+const IMPLEMENTED: &[&str] = &[
+    MCP,
+    "jwt",
+    "security",
+    "unified-security",
+    "unified",
+    "apikey",
+    "api-key",
+    "basic-auth",
+    "basic",
+    "access-control",
+];
+
 /// Handlers upstream knows that only observe: skipped here with a warning.
 const SKIPPED: &[&str] = &["exception", "metrics", "correlation", "audit", "header", "headers"];
 
@@ -20,15 +35,6 @@ const SKIPPED: &[&str] = &["exception", "metrics", "correlation", "audit", "head
 const REFUSED: &[&str] = &[
     "cors",
     "specification",
-    "security",
-    "jwt",
-    "api-key",
-    "apikey",
-    "basic-auth",
-    "basic",
-    "unified-security",
-    "unified",
-    "access-control",
     "body",
     "sanitizer",
     "validator",
@@ -142,6 +148,15 @@ impl Activation {
             .unwrap_or(&self.defaults)
     }
 
+    /// Whether any rule or the defaults run one of `ids`.
+    pub fn uses_any(&self, ids: &[&str]) -> bool {
+        self.rules
+            .iter()
+            .flat_map(|(_, chain)| chain)
+            .chain(&self.defaults)
+            .any(|id| ids.contains(&id.as_str()))
+    }
+
     /// Whether `mcp` runs for any method on `path`.
     pub fn mcp_on_path(&self, path: &str) -> bool {
         let on_rule = self
@@ -158,7 +173,7 @@ fn handler_id(entry: &str) -> &str {
 }
 
 fn check_known(label: &str, key: &str, id: &str) -> Result<(), ConfigError> {
-    if id == MCP {
+    if IMPLEMENTED.contains(&id) {
         return Ok(());
     }
     if SKIPPED.contains(&id) {
@@ -254,6 +269,15 @@ fn path_matches(template: &str, path: &str) -> bool {
             _ => return false,
         }
     }
+}
+
+/// Loads and resolves `handler.yml`.
+///
+/// # Errors
+/// As [`Activation::resolve`], or the file cannot be read.
+pub fn load(rt: &crate::config::RuntimeConfig, env: &dyn crate::config::Env) -> Result<Activation, ConfigError> {
+    let (file, label) = rt.file::<HandlerFile>(env, "handler.yml")?;
+    Activation::resolve(&label, &file)
 }
 
 #[cfg(test)]

@@ -38,6 +38,26 @@ fn chains_may_be_exec_maps_and_nest() {
     );
 }
 
+#[rstest]
+#[case::jwt(&["jwt"])]
+#[case::security_alias(&["security"])]
+#[case::unified(&["unified-security"])]
+#[case::unified_alias(&["unified"])]
+#[case::apikey(&["apikey"])]
+#[case::basic(&["basic-auth"])]
+#[case::access_control(&["access-control"])]
+fn auth_handlers_run_and_are_found_in_chains(#[case] ids: &[&str]) {
+    let mut chain: Vec<&str> = ids.to_vec();
+    chain.push("mcp");
+    let f = file(
+        json!({"handlers": chain, "chains": {"c": chain}, "paths": [{"path": "/mcp", "method": "POST", "exec": ["c"]}]}),
+    );
+    let a = Activation::resolve("handler.yml", &f).unwrap();
+    assert_eq!(a.handlers_for("/mcp", "POST"), chain.as_slice());
+    assert!(a.uses_any(ids));
+    assert!(!a.uses_any(&["limit"]));
+}
+
 #[test]
 fn a_chain_that_refers_to_itself_is_an_error_naming_it() {
     let f = file(json!({"handlers": ["mcp"], "chains": {"a": ["b"], "b": ["a"]}, "defaultHandlers": ["a"]}));
@@ -47,7 +67,8 @@ fn a_chain_that_refers_to_itself_is_an_error_naming_it() {
 
 #[rstest]
 #[case("nonsense", "unknown handler id 'nonsense'")]
-#[case("jwt", "not implemented by this gateway")]
+#[case("limit", "not implemented by this gateway")]
+#[case("proxy", "not implemented by this gateway")]
 fn unknown_or_refused_ids_are_errors_naming_them(#[case] id: &str, #[case] expected: &str) {
     let f = file(json!({"handlers": [id]}));
     let err = Activation::resolve("handler.yml", &f).unwrap_err().to_string();

@@ -1,9 +1,10 @@
 //! light-gateway: a Pingora MCP micro-gateway, a drop-in for the upstream binary.
 //!
 //! Data flows one way: bootstrap files ([`config`]) -> config-server download ([`bootstrap`])
-//! -> resolved runtime config -> services ([`server`], [`registry`]).
+//! -> resolved runtime config -> services ([`server`], [`registry`], [`auth`], [`mcp`]).
 
 pub mod app;
+pub mod auth;
 pub mod bootstrap;
 pub mod config;
 pub mod handler;

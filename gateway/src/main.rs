@@ -106,7 +106,13 @@ fn run(dirs: &ConfigDirs) -> anyhow::Result<i32> {
     let prepared = control.block_on(app::prepare(dirs, &ProcessEnv, false))?;
     let admission = Admission::new();
     let router = prepared.mcp.as_ref().map(|m| m.router.clone());
-    let pingora = server::build(&prepared.runtime.server, |p| dirs.resolve(p), admission.clone(), router)?;
+    let pingora = server::build(
+        &prepared.runtime.server,
+        |p| dirs.resolve(p),
+        admission.clone(),
+        router,
+        prepared.auth.clone(),
+    )?;
     let (stop, watch) = server::stop_switch();
     let exit = Arc::new(AtomicI32::new(0));
     let exit_code = exit.clone();

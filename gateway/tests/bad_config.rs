@@ -121,3 +121,31 @@ fn check_both_ways(app: &AppDir, env: &[(&str, &str)], expected: &[&str]) {
         assert!(text.contains(needle), "start: {needle:?} not in:\n{text}");
     }
 }
+
+const JWT_ON: &str = "handler.handlers: [jwt, mcp]\nhandler.chains: {c: [jwt, mcp]}\nhandler.paths: [{path: /mcp, method: POST, exec: [c]}]\n";
+
+#[rstest]
+#[case::no_key_service("", &["client.yml", "oauth.token.key.server_url", "tokenKeyServerUrl"])]
+#[case::bad_key_service_url("client.tokenKeyServerUrl: 'keys:80'\n", &["client.yml", "oauth.token.key.server_url", "not an http(s) URL"])]
+#[case::key_service_by_discovery("client.tokenKeyServiceId: com.networknt.oauth2-key-1.0.0\n", &["client.yml", "serviceId", "not implemented"])]
+#[case::hmac_algorithm("client.tokenKeyServerUrl: 'http://keys:8080'\nsecurity.algorithms: [RS256, HS256]\n", &["security.yml", "algorithms", "HS256"])]
+#[case::unknown_rule_id("client.tokenKeyServerUrl: 'http://keys:8080'\naccess-control.enabled: true\nrule.endpointRules: {echo@call: {req-acc: [nope]}}\n", &["rule.yml", "endpointRules.echo@call.req-acc", "'nope'"])]
+#[case::response_filter("client.tokenKeyServerUrl: 'http://keys:8080'\nrule.ruleBodies: {r: {ruleType: res-fil}}\nrule.endpointRules: {echo@call: {res-fil: [r]}}\n", &["rule.yml", "res-fil", "not implemented"])]
+#[case::action_not_implemented("client.tokenKeyServerUrl: 'http://keys:8080'\nrule.ruleBodies: {r: {ruleType: req-acc, actions: [{actionRef: com.networknt.rule.GenericAction}]}}\n", &["rule.yml", "ruleBodies.r.actions[0]", "GenericAction"])]
+#[case::bad_cel("client.tokenKeyServerUrl: 'http://keys:8080'\nrule.ruleBodies: {r: {ruleType: req-acc, expression: 'role in in x'}}\n", &["rule.yml", "ruleBodies.r.expression", "CEL"])]
+#[case::unified_swt("handler.handlers: [unified-security, mcp]\nhandler.chains: {c: [unified-security, mcp]}\nhandler.paths: [{path: /mcp, method: POST, exec: [c]}]\nunified-security.pathPrefixAuths: [{prefix: /mcp, swt: true}]\n", &["unified-security.yml", "pathPrefixAuths[0].swt"])]
+#[case::access_control_handler_while_disabled("handler.handlers: [access-control, mcp]\nhandler.chains: {c: [access-control, mcp]}\nhandler.paths: [{path: /mcp, method: POST, exec: [c]}]\n", &["access-control.yml", "'enabled'", "handler.yml runs access-control"])]
+fn bad_auth_config_exits_non_zero_naming_file_and_key(#[case] extra: &str, #[case] expected: &[&str]) {
+    let handlers = if extra.contains("handler.handlers") { "" } else { JWT_ON };
+    let app = app_with(&format!("{handlers}{extra}"), &[]);
+    check_both_ways(&app, &[], expected);
+}
+
+#[test]
+fn a_security_yml_asking_for_mock_principals_is_refused() {
+    let app = app_with(
+        &format!("{JWT_ON}client.tokenKeyServerUrl: 'http://keys:8080'\n"),
+        &[("config/security.yml", "enableVerifyJwt: true\nenableMockJwt: true\n")],
+    );
+    check_both_ways(&app, &[], &["config/security.yml", "enableMockJwt", "not supported"]);
+}

@@ -23,6 +23,18 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("client.yml", include_str!("../../config-defaults/client.yml")),
     ("handler.yml", include_str!("../../config-defaults/handler.yml")),
     ("mcp-router.yml", include_str!("../../config-defaults/mcp-router.yml")),
+    ("security.yml", include_str!("../../config-defaults/security.yml")),
+    (
+        "unified-security.yml",
+        include_str!("../../config-defaults/unified-security.yml"),
+    ),
+    ("apikey.yml", include_str!("../../config-defaults/apikey.yml")),
+    ("basic-auth.yml", include_str!("../../config-defaults/basic-auth.yml")),
+    (
+        "access-control.yml",
+        include_str!("../../config-defaults/access-control.yml"),
+    ),
+    ("rule.yml", include_str!("../../config-defaults/rule.yml")),
 ];
 
 /// The flat values map (`server.httpPort` -> 8080).

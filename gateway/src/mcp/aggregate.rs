@@ -80,6 +80,7 @@ impl Source {
                 },
                 timeout: self.timeout,
                 allow_private: self.allow_private,
+                endpoint: super::tools::default_endpoint(&name),
             };
             let listing = Listing {
                 name,

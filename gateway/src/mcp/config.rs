@@ -202,6 +202,9 @@ pub struct ToolConfig {
     /// Offer the backend's own tools under a prefix instead of this one tool.
     #[serde(default)]
     pub aggregate: Option<Aggregate>,
+    /// The key of the tool's access-control rules (default `<name>@call`).
+    #[serde(default)]
+    pub endpoint: Option<String>,
     /// Upstream discovery and workflow fields: refused when set (not implemented here).
     #[serde(flatten)]
     pub upstream_only: HashMap<String, Value>,
@@ -212,7 +215,6 @@ const UPSTREAM_TOOL_KEYS: &[&str] = &[
     "protocol",
     "serviceId",
     "envTag",
-    "endpoint",
     "executionPlacement",
     "workflowBinding",
     "sessionIndependent",

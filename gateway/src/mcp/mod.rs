@@ -60,6 +60,12 @@ pub enum McpError {
     /// `maxSessionsPerClient` reached.
     #[error("failed to open a session: this client holds its maximum of {0}")]
     ClientFull(usize),
+    /// A session opened by another principal.
+    #[error("failed to use the session: it belongs to another caller")]
+    NotYourSession,
+    /// The access policy denies the tool to this caller.
+    #[error("{0}")]
+    AccessDenied(String),
 }
 
 impl McpError {
@@ -79,6 +85,10 @@ impl McpError {
             Self::Backend { .. } => (200, ErrorCode(-32000)),
             Self::GatewayFull(_) => (503, ErrorCode(-32000)),
             Self::ClientFull(_) => (429, ErrorCode(-32000)),
+            // Upstream's codes: -32001 for a session of another principal (403) and for a
+            // denied tool (a JSON-RPC error in a 200).
+            Self::NotYourSession => (403, ErrorCode(-32001)),
+            Self::AccessDenied(_) => (200, ErrorCode(-32001)),
         }
     }
 

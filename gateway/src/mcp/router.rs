@@ -16,11 +16,13 @@ use tokio::sync::mpsc;
 use super::backend::{Backends, Call, CallError, LegacySessions};
 use super::config::{BackendProtocol, Bridge, McpRouterConfig};
 use super::protocol::{self, Answer, Era, HEADER_PROTOCOL_VERSION, HEADER_SESSION_ID, Refusal};
-use super::sessions::{Full, Session, Sessions};
+use super::sessions::{Full, Holder, Session, Sessions};
 use super::shape::{self, ClientEra};
 use super::tools::{Target, ToolTable};
 use super::wire::{self, CallParams, CommonParams, Incoming, ParseError};
 use super::{Body, McpError, Reply};
+use crate::auth::access::{AccessPolicy, Caller, ToolRef};
+use crate::auth::principal::Principal;
 
 /// A request as the router sees it (no Pingora types, so it tests without a server).
 pub struct HttpRequest<'a> {
@@ -30,8 +32,20 @@ pub struct HttpRequest<'a> {
     pub headers: &'a HeaderMap,
     /// The whole body (already within `maxRequestBodyBytes`).
     pub body: &'a [u8],
-    /// The client's address (for per-client session limits).
+    /// The client's address (for per-client session limits of anonymous callers).
     pub client: IpAddr,
+    /// The authenticated caller, when the chain has an auth handler.
+    pub principal: Option<Arc<Principal>>,
+}
+
+impl HttpRequest<'_> {
+    /// Who the request's sessions count against and belong to.
+    fn holder(&self) -> Holder {
+        match &self.principal {
+            Some(p) => Holder::Principal(p.binding.clone()),
+            None => Holder::Address(self.client),
+        }
+    }
 }
 
 /// The router could not be built.
@@ -55,6 +69,7 @@ pub struct Router {
     pub backends: Backends,
     forward: Vec<HeaderName>,
     server_info: Implementation,
+    policy: Option<Arc<AccessPolicy>>,
 }
 
 /// rmcp's version type from a configured (validated) version string.
@@ -71,8 +86,14 @@ fn capabilities() -> ServerCapabilities {
 }
 
 impl Router {
-    /// A router over a validated config, its initial tools and backend clients.
-    pub fn new(config: McpRouterConfig, tools: ToolTable, backends: Backends) -> Self {
+    /// A router over a validated config, its initial tools, backend clients and the access
+    /// policy (if access control is on).
+    pub fn new(
+        config: McpRouterConfig,
+        tools: ToolTable,
+        backends: Backends,
+        policy: Option<Arc<AccessPolicy>>,
+    ) -> Self {
         let forward = config
             .forward_client_headers
             .iter()
@@ -90,6 +111,7 @@ impl Router {
             backends,
             forward,
             server_info: Implementation::new("light-gateway", env!("CARGO_PKG_VERSION")),
+            policy: policy.filter(|p| p.enabled()),
         }
     }
 
@@ -110,7 +132,7 @@ impl Router {
         }
         match *request.method {
             Method::POST => self.post(request).await,
-            Method::DELETE => self.delete(request.headers),
+            Method::DELETE => self.delete(request.headers, &request.holder()),
             _ => {
                 let mut reply = Reply::empty(405);
                 reply.headers.push((http::header::ALLOW, "POST, DELETE".into()));
@@ -119,10 +141,14 @@ impl Router {
         }
     }
 
-    fn delete(&self, headers: &HeaderMap) -> Reply {
+    fn delete(&self, headers: &HeaderMap, holder: &Holder) -> Reply {
         let Some(id) = headers.get(HEADER_SESSION_ID).and_then(|v| v.to_str().ok()) else {
             return error_reply(400, None, &McpError::MissingSession, Answer::Json);
         };
+        if let Err(e) = self.session(headers, holder) {
+            let (status, _) = e.status_and_code();
+            return error_reply(status, None, &e, Answer::Json);
+        }
         match self.sessions.remove(id) {
             Some(session) => {
                 self.end(vec![session]);
@@ -204,14 +230,14 @@ impl Router {
             Era::Stateless(version) => {
                 protocol::check_stateless_headers(request.headers, method, call.as_ref().map(|c| c.name.as_ref()))
                     .map_err(|r| self.refusal(r))?;
-                self.stateless(id, method, &version, call, request.headers, mode).await
+                self.stateless(id, method, &version, call, request, mode).await
             }
             Era::Legacy if method == "initialize" => {
-                self.initialize(id, common.protocol_version.as_deref(), request.client, mode)
+                self.initialize(id, common.protocol_version.as_deref(), request.holder(), mode)
             }
             Era::Legacy => {
-                let session = self.session(request.headers)?;
-                self.legacy(id, method, session, call, request.headers, mode).await
+                let session = self.session(request.headers, &request.holder())?;
+                self.legacy(id, method, session, call, request, mode).await
             }
         }
     }
@@ -223,27 +249,31 @@ impl Router {
         }
     }
 
-    fn session(&self, headers: &HeaderMap) -> Result<Arc<Session>, McpError> {
+    fn session(&self, headers: &HeaderMap, holder: &Holder) -> Result<Arc<Session>, McpError> {
         let id = headers
             .get(HEADER_SESSION_ID)
             .and_then(|v| v.to_str().ok())
             .ok_or(McpError::MissingSession)?;
-        self.sessions.get(id).map_err(|expired| {
+        let session = self.sessions.get(id).map_err(|expired| {
             if let Some(session) = expired {
                 self.end(vec![session]);
             }
             McpError::UnknownSession(id.to_string())
-        })
+        })?;
+        if !session.holder.may_use(holder) {
+            return Err(McpError::NotYourSession);
+        }
+        Ok(session)
     }
 
-    fn initialize(&self, id: &RawValue, asked: Option<&str>, client: IpAddr, mode: Answer) -> Result<Reply, McpError> {
+    fn initialize(&self, id: &RawValue, asked: Option<&str>, holder: Holder, mode: Answer) -> Result<Reply, McpError> {
         let versions = &self.config.protocols.legacy.versions;
         // Agree on the client's version when served, else offer our preferred one (spec).
         let version = asked
             .filter(|v| versions.iter().any(|s| s == v))
             .unwrap_or(&versions[0])
             .to_string();
-        let (created, expired) = self.sessions.create(client, &version);
+        let (created, expired) = self.sessions.create(holder, &version);
         self.end(expired);
         let session = created.map_err(|full| match full {
             Full::Gateway(n) => McpError::GatewayFull(n),
@@ -269,16 +299,13 @@ impl Router {
         method: &str,
         session: Arc<Session>,
         call: Option<CallParams<'_>>,
-        headers: &HeaderMap,
+        request: &HttpRequest<'_>,
         mode: Answer,
     ) -> Result<Reply, McpError> {
         match method {
-            "tools/list" => Ok(answer(
-                &wire::result_frame(id, self.tools.load().list_json(false)),
-                mode,
-            )),
+            "tools/list" => Ok(answer(&wire::result_frame(id, &self.list(false, request)), mode)),
             "ping" => Ok(answer(&wire::result_frame(id, "{}"), mode)),
-            "tools/call" => self.tools_call(id, call, Owner::Frontend(session), headers, mode).await,
+            "tools/call" => self.tools_call(id, call, Owner::Frontend(session), request, mode).await,
             other => Err(McpError::MethodNotFound(other.to_string())),
         }
     }
@@ -289,7 +316,7 @@ impl Router {
         method: &str,
         version: &str,
         call: Option<CallParams<'_>>,
-        headers: &HeaderMap,
+        request: &HttpRequest<'_>,
         mode: Answer,
     ) -> Result<Reply, McpError> {
         match method {
@@ -305,9 +332,13 @@ impl Router {
                     mode,
                 ))
             }
-            "tools/list" => Ok(answer(&wire::result_frame(id, self.tools.load().list_json(true)), mode)),
+            "tools/list" => Ok(answer(&wire::result_frame(id, &self.list(true, request)), mode)),
             "ping" => Ok(answer(&wire::result_frame(id, r#"{"resultType":"complete"}"#), mode)),
-            "tools/call" => self.tools_call(id, call, Owner::Bridge, headers, mode).await,
+            "tools/call" => {
+                let caller = request.principal.as_ref().map_or("", |p| p.binding.as_str());
+                self.tools_call(id, call, Owner::Bridge(caller.to_string()), request, mode)
+                    .await
+            }
             "initialize" => Err(McpError::UnsupportedVersion(
                 format!("initialize is not part of {version}"),
                 protocol::supported(&self.config),
@@ -321,8 +352,8 @@ impl Router {
 enum Owner {
     /// The legacy frontend session's own.
     Frontend(Arc<Session>),
-    /// The gateway's shared bridge sessions (stateless clients).
-    Bridge,
+    /// The gateway's bridge sessions of this caller (stateless clients; `""` when anonymous).
+    Bridge(String),
 }
 
 impl Owner {
@@ -330,12 +361,37 @@ impl Owner {
     fn client_era(&self) -> ClientEra {
         match self {
             Self::Frontend(_) => ClientEra::Legacy,
-            Self::Bridge => ClientEra::Stateless,
+            Self::Bridge(_) => ClientEra::Stateless,
         }
     }
 }
 
 impl Router {
+    /// tools/list for `request`'s caller: only the tools the access policy lets it call.
+    fn list(&self, stateless: bool, request: &HttpRequest<'_>) -> String {
+        let tools = self.tools.load();
+        let Some(policy) = &self.policy else {
+            return tools.list_json(stateless).to_string();
+        };
+        let caller = Caller {
+            principal: request.principal.as_deref(),
+            headers: request.headers,
+        };
+        let budget = policy.max_cel_evaluations();
+        tools
+            .list_json_filtered(stateless, |i, tool| {
+                budget.is_none_or(|n| i < n)
+                    && policy.visible(
+                        ToolRef {
+                            name: &tool.name,
+                            endpoint: &tool.endpoint,
+                        },
+                        caller,
+                    )
+            })
+            .into_owned()
+    }
+
     fn forwarded(&self, headers: &HeaderMap) -> Vec<(HeaderName, HeaderValue)> {
         self.forward
             .iter()
@@ -348,9 +404,10 @@ impl Router {
         id: &RawValue,
         call: Option<CallParams<'_>>,
         owner: Owner,
-        headers: &HeaderMap,
+        request: &HttpRequest<'_>,
         mode: Answer,
     ) -> Result<Reply, McpError> {
+        let headers = request.headers;
         let call = call.ok_or_else(|| McpError::InvalidParams("tools/call needs params".into()))?;
         let arguments = match call.arguments {
             None => RawValue::from_string("{}".into()).map_err(|e| McpError::InvalidParams(e.to_string()))?,
@@ -367,6 +424,20 @@ impl Router {
             .get(&call.name)
             .cloned()
             .ok_or_else(|| McpError::InvalidParams(format!("unknown tool '{}'", call.name)))?;
+        if let Some(policy) = &self.policy {
+            let caller = Caller {
+                principal: request.principal.as_deref(),
+                headers,
+            };
+            let tool_ref = ToolRef {
+                name: &tool.name,
+                endpoint: &tool.endpoint,
+            };
+            policy.authorize(tool_ref, caller, &arguments).map_err(|denied| {
+                tracing::info!(tool = %tool.name, caller = %request.principal.as_ref().map_or("anonymous".into(), |p| p.describe()), "tool call denied by access control");
+                McpError::AccessDenied(denied.to_string())
+            })?;
+        }
         let legacy_backend = matches!(
             tool.target,
             Target::Mcp {
@@ -374,7 +445,7 @@ impl Router {
                 ..
             }
         );
-        if matches!(owner, Owner::Bridge)
+        if matches!(owner, Owner::Bridge(_))
             && legacy_backend
             && self.config.protocols.stateless.stateless_to_legacy_bridge == Bridge::Reject
         {
@@ -387,9 +458,15 @@ impl Router {
         let id = id.to_owned();
         let router = self.clone();
         let run = async move |notifications: Option<&mpsc::Sender<Bytes>>| {
+            let bridged;
             let sessions: &LegacySessions = match &owner {
                 Owner::Frontend(session) => &session.backends,
-                Owner::Bridge => &router.backends.bridge,
+                Owner::Bridge(caller) => {
+                    let (set, expired) = router.backends.bridge.for_caller(caller);
+                    router.backends.close_sessions(expired);
+                    bridged = set;
+                    &bridged
+                }
             };
             let call = Call {
                 arguments: &arguments,

@@ -1,6 +1,7 @@
-//! Legacy-era frontend sessions: created by `initialize`, limited globally and per client
-//! address, ended by DELETE or idleness. The table lock is held only to find, insert or
-//! remove; never across an await.
+//! Legacy-era frontend sessions: created by `initialize`, limited globally and per holder (the
+//! authenticated principal, else the client address), ended by DELETE or idleness. A session
+//! opened by a principal belongs to it: another caller cannot use or end it. The table lock is
+//! held only to find, insert or remove; never across an await.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -10,13 +11,32 @@ use std::time::{Duration, Instant};
 
 use super::backend::LegacySessions;
 
+/// Who a session counts against and belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Holder {
+    /// An anonymous client, by address (limits only: any address may use the session).
+    Address(IpAddr),
+    /// An authenticated principal, by its binding (limits and ownership).
+    Principal(String),
+}
+
+impl Holder {
+    /// Whether a request from `other` may use a session held by `self`.
+    pub fn may_use(&self, other: &Holder) -> bool {
+        match (self, other) {
+            (Holder::Address(_), Holder::Address(_)) => true,
+            (a, b) => a == b,
+        }
+    }
+}
+
 /// One frontend session.
 #[derive(Debug)]
 pub struct Session {
     /// The `Mcp-Session-Id`.
     pub id: String,
-    /// The client address it counts against.
-    pub client: IpAddr,
+    /// Who it counts against and belongs to.
+    pub holder: Holder,
     /// The negotiated version.
     pub version: String,
     /// Its backend sessions, one per legacy backend it called.
@@ -36,7 +56,7 @@ pub enum Full {
 #[derive(Default)]
 struct Table {
     by_id: HashMap<String, Arc<Session>>,
-    per_client: HashMap<IpAddr, usize>,
+    per_client: HashMap<Holder, usize>,
     last_sweep_ms: u64,
 }
 
@@ -73,26 +93,26 @@ impl Sessions {
     ///
     /// # Errors
     /// [`Full`] when a limit is reached.
-    pub fn create(&self, client: IpAddr, version: &str) -> (Result<Arc<Session>, Full>, Vec<Arc<Session>>) {
+    pub fn create(&self, holder: Holder, version: &str) -> (Result<Arc<Session>, Full>, Vec<Arc<Session>>) {
         let now = self.now_ms();
         let mut table = self.lock();
         let expired = self.sweep(&mut table, now);
         if table.by_id.len() >= self.max_total {
             return (Err(Full::Gateway(self.max_total)), expired);
         }
-        let count = table.per_client.get(&client).copied().unwrap_or(0);
+        let count = table.per_client.get(&holder).copied().unwrap_or(0);
         if count >= self.max_per_client {
             return (Err(Full::Client(self.max_per_client)), expired);
         }
         let session = Arc::new(Session {
             id: uuid::Uuid::new_v4().to_string(),
-            client,
+            holder: holder.clone(),
             version: version.to_string(),
             backends: LegacySessions::default(),
             last_used_ms: AtomicU64::new(now),
         });
         table.by_id.insert(session.id.clone(), session.clone());
-        *table.per_client.entry(client).or_default() += 1;
+        *table.per_client.entry(holder).or_default() += 1;
         (Ok(session), expired)
     }
 
@@ -114,7 +134,7 @@ impl Sessions {
     pub fn remove(&self, id: &str) -> Option<Arc<Session>> {
         let mut table = self.lock();
         let session = table.by_id.remove(id)?;
-        release(&mut table, session.client);
+        release(&mut table, &session.holder);
         Some(session)
     }
 
@@ -144,7 +164,7 @@ impl Sessions {
         let mut out = Vec::with_capacity(stale.len());
         for id in stale {
             if let Some(session) = table.by_id.remove(&id) {
-                release(table, session.client);
+                release(table, &session.holder);
                 out.push(session);
             }
         }
@@ -152,11 +172,11 @@ impl Sessions {
     }
 }
 
-fn release(table: &mut Table, client: IpAddr) {
-    if let Some(count) = table.per_client.get_mut(&client) {
+fn release(table: &mut Table, holder: &Holder) {
+    if let Some(count) = table.per_client.get_mut(holder) {
         *count -= 1;
         if *count == 0 {
-            table.per_client.remove(&client);
+            table.per_client.remove(holder);
         }
     }
 }
@@ -167,33 +187,51 @@ mod tests {
 
     use super::*;
 
-    const A: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
-    const B: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
+    const A: Holder = Holder::Address(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)));
+    const B: Holder = Holder::Address(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)));
 
     #[test]
     fn limits_apply_globally_and_per_client() {
         let s = Sessions::new(3, 2, Duration::from_secs(60));
-        assert!(s.create(A, "v").0.is_ok());
-        assert!(s.create(A, "v").0.is_ok());
-        assert_eq!(s.create(A, "v").0.unwrap_err(), Full::Client(2));
-        assert!(s.create(B, "v").0.is_ok());
-        assert_eq!(s.create(B, "v").0.unwrap_err(), Full::Gateway(3));
+        assert!(s.create(A.clone(), "v").0.is_ok());
+        assert!(s.create(A.clone(), "v").0.is_ok());
+        assert_eq!(s.create(A.clone(), "v").0.unwrap_err(), Full::Client(2));
+        assert!(s.create(B.clone(), "v").0.is_ok());
+        assert_eq!(s.create(B.clone(), "v").0.unwrap_err(), Full::Gateway(3));
     }
 
     #[test]
     fn removing_frees_the_client_slot() {
         let s = Sessions::new(10, 1, Duration::from_secs(60));
-        let first = s.create(A, "v").0.unwrap();
-        assert!(s.create(A, "v").0.is_err());
+        let first = s.create(A.clone(), "v").0.unwrap();
+        assert!(s.create(A.clone(), "v").0.is_err());
         assert!(s.remove(&first.id).is_some());
         assert!(s.get(&first.id).is_err());
-        assert!(s.create(A, "v").0.is_ok());
+        assert!(s.create(A.clone(), "v").0.is_ok());
+    }
+
+    #[test]
+    fn principals_are_counted_apart_and_own_their_sessions() {
+        let s = Sessions::new(10, 1, Duration::from_secs(60));
+        let alice = Holder::Principal("jwt:alice".into());
+        let bob = Holder::Principal("jwt:bob".into());
+        let session = s.create(alice.clone(), "v").0.unwrap();
+        assert_eq!(s.create(alice.clone(), "v").0.unwrap_err(), Full::Client(1));
+        assert!(s.create(bob.clone(), "v").0.is_ok(), "bob has his own quota");
+        assert!(session.holder.may_use(&alice));
+        assert!(!session.holder.may_use(&bob));
+        assert!(
+            !session.holder.may_use(&A),
+            "an anonymous caller cannot use alice's session"
+        );
+        assert!(A.may_use(&B), "anonymous sessions are not tied to one address");
+        assert!(!A.may_use(&alice));
     }
 
     #[test]
     fn idle_sessions_expire() {
         let s = Sessions::new(10, 10, Duration::from_millis(0));
-        let session = s.create(A, "v").0.unwrap();
+        let session = s.create(A.clone(), "v").0.unwrap();
         std::thread::sleep(Duration::from_millis(5));
         let expired = s.get(&session.id).unwrap_err();
         assert_eq!(expired.map(|e| e.id.clone()), Some(session.id.clone()));

@@ -12,8 +12,9 @@ use super::backend::Backends;
 use super::config::McpRouterConfig;
 use super::router::{Router, RouterError};
 use super::tools::{self, Listing, Tool, ToolTable};
+use crate::auth::access::AccessPolicy;
 use crate::config::{Env, RuntimeConfig};
-use crate::handler::{Activation, HandlerFile};
+use crate::handler::Activation;
 
 /// The router and what refreshes its tools.
 pub struct McpService {
@@ -23,13 +24,18 @@ pub struct McpService {
     sources: Vec<Source>,
 }
 
-/// Builds the router when `mcp` is active on the router's path and `enabled` is true.
+/// Builds the router when `mcp` is active (by `activation`) on the router's path and `enabled`
+/// is true; `policy` authorises its tools when access control is on.
 ///
 /// # Errors
 /// A config error (naming file and key) or an unusable TLS setting.
-pub fn build(rt: &RuntimeConfig, env: &dyn Env, tls: rustls::ClientConfig) -> Result<Option<McpService>, RouterError> {
-    let (handler, handler_file) = rt.file::<HandlerFile>(env, "handler.yml")?;
-    let activation = Activation::resolve(&handler_file, &handler)?;
+pub fn build(
+    rt: &RuntimeConfig,
+    env: &dyn Env,
+    tls: rustls::ClientConfig,
+    activation: &Activation,
+    policy: Option<Arc<AccessPolicy>>,
+) -> Result<Option<McpService>, RouterError> {
     let (config, file) = rt.file::<McpRouterConfig>(env, "mcp-router.yml")?;
     config.validate(&file)?;
     if !config.enabled || !activation.mcp_on_path(&config.path) {
@@ -58,9 +64,18 @@ pub fn build(rt: &RuntimeConfig, env: &dyn Env, tls: rustls::ClientConfig) -> Re
             None => static_tools.push(tools::from_config(tool, url, timeout)),
         }
     }
-    let backends = Backends::new(tls, config.max_response_body_bytes)?;
+    let backends = Backends::new(
+        tls,
+        config.max_response_body_bytes,
+        Duration::from_millis(config.session_idle_timeout_ms),
+    )?;
     info!(path = %config.path, tools = static_tools.len(), aggregated = sources.len(), "MCP router on");
-    let router = Arc::new(Router::new(config, ToolTable::new(static_tools.clone()), backends));
+    let router = Arc::new(Router::new(
+        config,
+        ToolTable::new(static_tools.clone()),
+        backends,
+        policy,
+    ));
     Ok(Some(McpService {
         router,
         static_tools,

@@ -1,6 +1,7 @@
 //! The tool table: what tools/list shows and where tools/call goes. Built once per config (and
 //! per aggregation refresh) and swapped atomically, so lookups take no lock.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,6 +43,13 @@ pub struct Tool {
     pub timeout: Duration,
     /// Whether loopback and private addresses may be dialled.
     pub allow_private: bool,
+    /// The key of its access-control rules: `endpoint`, else `<name>@call`.
+    pub endpoint: String,
+}
+
+/// The endpoint key a tool without an explicit `endpoint` gets.
+pub fn default_endpoint(name: &str) -> String {
+    format!("{name}@call")
 }
 
 /// What tools/list needs of a tool.
@@ -62,8 +70,21 @@ pub struct Listing {
 pub struct ToolTable {
     by_name: HashMap<String, Arc<Tool>>,
     by_alias: HashMap<String, Option<Arc<Tool>>>,
+    /// Each tool with its listing, in order (for listings filtered per caller).
+    listed: Vec<(Arc<Tool>, rmcp::model::Tool)>,
     legacy_list: String,
     stateless_list: String,
+}
+
+/// The tools/list result of `tools` for an era.
+fn list_result(tools: Vec<rmcp::model::Tool>, stateless: bool) -> String {
+    let mut result = ListToolsResult::with_all_items(tools);
+    result.result_type = None;
+    if stateless {
+        result.result_type = Some(rmcp::model::ResultType::COMPLETE);
+        result = result.with_ttl_ms(0).with_cache_scope(CacheScope::Private);
+    }
+    serde_json::to_string(&result).unwrap_or_else(|_| r#"{"tools":[]}"#.into())
 }
 
 /// Upstream's alias key: lower-cased ASCII letters and digits only (`Get_Weather` ~ `getweather`).
@@ -90,22 +111,34 @@ impl ToolTable {
                     .and_modify(|slot| *slot = None)
                     .or_insert_with(|| Some(tool.clone()));
             }
-            table.by_name.insert(tool.name.clone(), tool);
+            table.by_name.insert(tool.name.clone(), tool.clone());
             let mut rmcp_tool =
                 rmcp::model::Tool::new(listing.name, listing.description, Arc::new(listing.input_schema));
             if let Some(output) = listing.output_schema {
                 rmcp_tool = rmcp_tool.with_raw_output_schema(Arc::new(output));
             }
-            listed.push(rmcp_tool);
+            listed.push(rmcp_tool.clone());
+            table.listed.push((tool, rmcp_tool));
         }
-        let mut legacy = ListToolsResult::with_all_items(listed);
-        legacy.result_type = None;
-        table.legacy_list = serde_json::to_string(&legacy).unwrap_or_else(|_| r#"{"tools":[]}"#.into());
-        let mut stateless = legacy;
-        stateless.result_type = Some(rmcp::model::ResultType::COMPLETE);
-        let stateless = stateless.with_ttl_ms(0).with_cache_scope(CacheScope::Private);
-        table.stateless_list = serde_json::to_string(&stateless).unwrap_or_else(|_| r#"{"tools":[]}"#.into());
+        table.legacy_list = list_result(listed.clone(), false);
+        table.stateless_list = list_result(listed, true);
         table
+    }
+
+    /// The tools/list result for an era, of the tools `keep` accepts (the precomputed one when
+    /// it accepts all).
+    pub fn list_json_filtered(&self, stateless: bool, mut keep: impl FnMut(usize, &Tool) -> bool) -> Cow<'_, str> {
+        let kept: Vec<&rmcp::model::Tool> = self
+            .listed
+            .iter()
+            .enumerate()
+            .filter(|(i, (tool, _))| keep(*i, tool))
+            .map(|(_, (_, listing))| listing)
+            .collect();
+        if kept.len() == self.listed.len() {
+            return Cow::Borrowed(self.list_json(stateless));
+        }
+        Cow::Owned(list_result(kept.into_iter().cloned().collect(), stateless))
     }
 
     /// The tool called `name`, else the one tool whose alias matches.
@@ -159,6 +192,12 @@ pub fn from_config(tool: &ToolConfig, url: url::Url, default_timeout: Duration) 
         target,
         timeout: tool.timeout_ms().map_or(default_timeout, Duration::from_millis),
         allow_private: tool.allow_private_target(),
+        endpoint: tool
+            .endpoint
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .map_or_else(|| default_endpoint(&tool.name), str::to_string),
     };
     (tool, listing)
 }
@@ -182,6 +221,7 @@ mod tests {
             },
             timeout: Duration::from_secs(1),
             allow_private: false,
+            endpoint: default_endpoint(name),
         };
         let l = Listing {
             name: name.into(),
@@ -200,6 +240,28 @@ mod tests {
         assert_eq!(table.get("A_B").unwrap().name, "A_B", "exact name wins");
         assert!(table.get("ab").is_none(), "ambiguous alias resolves to nothing");
         assert!(table.get("nope").is_none());
+    }
+
+    #[test]
+    fn filtered_listings_keep_the_order_and_the_eras_shape() {
+        let table = ToolTable::new(vec![tool("a"), tool("b"), tool("c")]);
+        let all = table.list_json_filtered(true, |_, _| true);
+        assert!(
+            matches!(all, Cow::Borrowed(_)),
+            "nothing filtered: the precomputed answer"
+        );
+        let some: Value = serde_json::from_str(&table.list_json_filtered(true, |_, t| t.name != "b")).unwrap();
+        let names: Vec<&str> = some["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["a", "c"]);
+        assert_eq!(some["resultType"], "complete");
+        let legacy: Value = serde_json::from_str(&table.list_json_filtered(false, |i, _| i == 0)).unwrap();
+        assert_eq!(legacy["tools"].as_array().unwrap().len(), 1);
+        assert!(legacy.get("resultType").is_none());
     }
 
     #[test]

@@ -115,6 +115,7 @@ pub fn build(
     resolve: impl Fn(&str) -> std::path::PathBuf,
     admission: Arc<Admission>,
     mcp: Option<Arc<Router>>,
+    auth: Arc<crate::auth::Auth>,
 ) -> Result<Server, ServerError> {
     let conf = ServerConf {
         threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
@@ -124,7 +125,7 @@ pub fn build(
         ..ServerConf::default()
     };
     let mut pingora = Server::new_with_opt_and_conf(None, conf);
-    let mut service = pingora::proxy::http_proxy_service(&pingora.configuration, Gateway::new(admission, mcp));
+    let mut service = pingora::proxy::http_proxy_service(&pingora.configuration, Gateway::new(admission, mcp, auth));
     for l in listeners(server) {
         if l.scheme == "http" {
             service.add_tcp(&l.addr.to_string());

@@ -1,5 +1,6 @@
-//! The gateway's one Pingora service: admission and `/health` in `request_filter`, then the MCP
-//! router on its path. Hook bodies stay short; the work is in `mcp` (no Pingora types there).
+//! The gateway's one Pingora service: admission and `/health` in `request_filter`, then the
+//! auth handlers of the request's chain, then the MCP router on its path. Hook bodies stay
+//! short; the work is in `auth` and `mcp` (no Pingora types there).
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -10,6 +11,8 @@ use pingora::http::ResponseHeader;
 use pingora::prelude::*;
 
 use super::admission::{Admission, Decision, InFlight};
+use crate::auth::principal::Principal;
+use crate::auth::{Auth, challenge};
 use crate::mcp::{Body, HttpRequest, McpError, Reply, Router};
 
 /// Per-request state.
@@ -23,12 +26,84 @@ pub struct RequestCtx {
 pub struct Gateway {
     admission: Arc<Admission>,
     mcp: Option<Arc<Router>>,
+    auth: Arc<Auth>,
 }
 
 impl Gateway {
-    /// A service over shared admission state and the MCP router, if on.
-    pub fn new(admission: Arc<Admission>, mcp: Option<Arc<Router>>) -> Self {
-        Self { admission, mcp }
+    /// A service over shared admission state, the MCP router (if on) and the auth handlers.
+    pub fn new(admission: Arc<Admission>, mcp: Option<Arc<Router>>, auth: Arc<Auth>) -> Self {
+        Self { admission, mcp, auth }
+    }
+
+    fn mcp_path(&self) -> Option<&str> {
+        self.mcp.as_ref().map(|r| r.config().path.as_str())
+    }
+
+    /// The protected resource the request addressed (for challenges and the metadata document).
+    fn resource(&self, session: &Session) -> Option<String> {
+        let security = self.auth.security()?;
+        let host = session
+            .req_header()
+            .headers
+            .get(http::header::HOST)
+            .and_then(|v| v.to_str().ok());
+        let tls = session.digest().is_some_and(|d| d.ssl_digest.is_some());
+        Some(challenge::resource(security, host, tls, self.mcp_path().unwrap_or("/")))
+    }
+
+    /// Runs the chain's auth handlers: the principal, or `Err` after the refusal was written.
+    async fn authenticate(&self, session: &mut Session) -> Result<std::result::Result<Option<Arc<Principal>>, ()>> {
+        if !self.auth.authenticates() {
+            return Ok(Ok(None));
+        }
+        let head = session.req_header();
+        let checked = self
+            .auth
+            .check(head.method.as_str(), head.uri.path(), self.mcp_path(), &head.headers)
+            .await;
+        match checked {
+            Ok(principal) => Ok(Ok(principal)),
+            Err(refusal) => {
+                let url = self.resource(session).map(|r| challenge::metadata_url(&r));
+                let answer = challenge::respond(&refusal, url.as_deref());
+                let mut header = ResponseHeader::build(answer.status, Some(answer.headers.len() + 3))?;
+                header.insert_header("content-type", "text/plain")?;
+                header.insert_header("content-length", answer.body.len().to_string())?;
+                for (name, value) in answer.headers {
+                    header.insert_header(name, value)?;
+                }
+                // The body was not read: the connection cannot carry another request.
+                header.insert_header("connection", "close")?;
+                session.set_keepalive(None);
+                session.write_response_header(Box::new(header), false).await?;
+                session
+                    .write_response_body(Some(Bytes::from(answer.body)), true)
+                    .await?;
+                Ok(Err(()))
+            }
+        }
+    }
+
+    /// The RFC 9728 metadata document, when `path` names it.
+    async fn serve_metadata(&self, session: &mut Session) -> Result<Option<bool>> {
+        let (Some(security), Some(mcp_path)) = (self.auth.security(), self.mcp_path()) else {
+            return Ok(None);
+        };
+        if !challenge::is_metadata_path(session.req_header().uri.path(), mcp_path) {
+            return Ok(None);
+        }
+        let Some(resource) = self.resource(session) else {
+            return Ok(None);
+        };
+        let body = challenge::metadata(security, &resource);
+        while session.read_request_body().await?.is_some() {}
+        let mut header = ResponseHeader::build(200, Some(3))?;
+        header.insert_header("content-type", "application/json")?;
+        header.insert_header("content-length", body.len().to_string())?;
+        header.insert_header("cache-control", "max-age=300")?;
+        session.write_response_header(Box::new(header), false).await?;
+        session.write_response_body(Some(Bytes::from(body)), true).await?;
+        Ok(Some(true))
     }
 }
 
@@ -103,7 +178,12 @@ async fn write_reply(session: &mut Session, reply: Reply) -> Result<bool> {
 }
 
 impl Gateway {
-    async fn serve_mcp(&self, session: &mut Session, router: &Arc<Router>) -> Result<bool> {
+    async fn serve_mcp(
+        &self,
+        session: &mut Session,
+        router: &Arc<Router>,
+        principal: Option<Arc<Principal>>,
+    ) -> Result<bool> {
         let limit = router.config().max_request_body_bytes;
         let Some(body) = read_body(session, limit).await? else {
             let error = McpError::InvalidRequest(format!("the body exceeds maxRequestBodyBytes ({limit})"));
@@ -126,6 +206,7 @@ impl Gateway {
             headers: &head.headers,
             body: &body,
             client,
+            principal,
         };
         let reply = router.handle(request).await;
         write_reply(session, reply).await
@@ -146,29 +227,44 @@ impl ProxyHttp for Gateway {
         match decision {
             Decision::Health => respond(session, 200, "text/plain", b"ok", false).await,
             Decision::Unavailable => respond(session, 503, "text/plain", b"gateway not ready\n", true).await,
-            Decision::Admit => match &self.mcp {
-                Some(router) if session.req_header().uri.path() == router.config().path => {
-                    self.serve_mcp(session, router).await
+            Decision::Admit => {
+                if let Some(done) = self.serve_metadata(session).await? {
+                    return Ok(done);
                 }
-                _ => {
-                    // Read (and drop) the body first: the request stays in flight until the
-                    // client has sent it, and the connection stays usable for keep-alive.
-                    while session.read_request_body().await?.is_some() {}
-                    respond(
-                        session,
-                        404,
-                        "application/json",
-                        br#"{"error":"no route for this path"}"#,
-                        false,
-                    )
-                    .await
-                }
-            },
+                let Ok(principal) = self.authenticate(session).await? else {
+                    return Ok(true);
+                };
+                self.route(session, principal).await
+            }
         }
     }
 
     async fn upstream_peer(&self, _session: &mut Session, _ctx: &mut Self::CTX) -> Result<Box<HttpPeer>> {
         // Every request is answered in request_filter; reaching here is a bug, not a client error.
         Err(Error::explain(ErrorType::InternalError, "no upstream for this request"))
+    }
+}
+
+impl Gateway {
+    /// The MCP router on its path, 404 elsewhere.
+    async fn route(&self, session: &mut Session, principal: Option<Arc<Principal>>) -> Result<bool> {
+        match &self.mcp {
+            Some(router) if session.req_header().uri.path() == router.config().path => {
+                self.serve_mcp(session, router, principal).await
+            }
+            _ => {
+                // Read (and drop) the body first: the request stays in flight until the
+                // client has sent it, and the connection stays usable for keep-alive.
+                while session.read_request_body().await?.is_some() {}
+                respond(
+                    session,
+                    404,
+                    "application/json",
+                    br#"{"error":"no route for this path"}"#,
+                    false,
+                )
+                .await
+            }
+        }
     }
 }

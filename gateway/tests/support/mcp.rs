@@ -25,7 +25,7 @@ pub fn mcp_server(instance: &str, mode: &str) -> Mock {
 
 /// The tools: echo/add/slow/fail on A (legacy), echo_b on B (stateless), `down` to a dead
 /// port, and B aggregated under the prefix `b`.
-fn tools(a: &Mock, b: &Mock, extra: &str) -> String {
+pub fn tools(a: &Mock, b: &Mock, extra: &str) -> String {
     let private = "toolMetadata: {runtime: {allowPrivateTargetHost: true}}";
     let dead = free_port();
     format!(

@@ -2,6 +2,7 @@
 //! 127.0.0.1, each in its own temp dir, killed on drop.
 #![allow(dead_code)]
 
+pub mod auth;
 pub mod certs;
 pub mod mcp;
 

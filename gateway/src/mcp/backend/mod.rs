@@ -65,6 +65,66 @@ impl LegacySessions {
     }
 }
 
+/// The bridge's backend sessions (stateless clients reaching legacy backends), one set per
+/// caller: anonymous callers share one set, each principal has its own, never shared. Sets
+/// unused for the idle time are dropped (and their backend sessions closed by the caller).
+pub struct BridgeSessions {
+    sets: Mutex<BridgeTable>,
+    idle: Duration,
+    epoch: std::time::Instant,
+}
+
+#[derive(Default)]
+struct BridgeTable {
+    by_caller: HashMap<String, (Arc<LegacySessions>, u64)>,
+    last_sweep_ms: u64,
+}
+
+impl BridgeSessions {
+    /// Sets idle longer than `idle` are dropped.
+    pub fn new(idle: Duration) -> Self {
+        Self {
+            sets: Mutex::default(),
+            idle,
+            epoch: std::time::Instant::now(),
+        }
+    }
+
+    /// The set of `caller` (`""` for anonymous callers), and sessions of sets that went idle
+    /// meanwhile (to be closed).
+    pub fn for_caller(&self, caller: &str) -> (Arc<LegacySessions>, Vec<(String, BackendSession)>) {
+        let now = self.epoch.elapsed().as_millis() as u64;
+        let mut table = self.sets.lock().unwrap_or_else(|e| e.into_inner());
+        let mut expired = Vec::new();
+        if now.saturating_sub(table.last_sweep_ms) >= 1000 {
+            table.last_sweep_ms = now;
+            let idle = self.idle.as_millis() as u64;
+            let stale: Vec<String> = table
+                .by_caller
+                .iter()
+                .filter(|(key, (_, used))| !key.is_empty() && now.saturating_sub(*used) > idle)
+                .map(|(key, _)| key.clone())
+                .collect();
+            for key in stale {
+                if let Some((set, _)) = table.by_caller.remove(&key) {
+                    expired.extend(set.drain());
+                }
+            }
+        }
+        let entry = table
+            .by_caller
+            .entry(caller.to_string())
+            .or_insert_with(|| (Arc::new(LegacySessions::default()), now));
+        entry.1 = now;
+        (entry.0.clone(), expired)
+    }
+
+    /// How many callers hold a set.
+    pub fn callers(&self) -> usize {
+        self.sets.lock().unwrap_or_else(|e| e.into_inner()).by_caller.len()
+    }
+}
+
 /// Per-call inputs besides the tool.
 pub struct Call<'a> {
     /// Raw arguments (an object).
@@ -83,15 +143,16 @@ pub struct Backends {
     open: reqwest::Client,
     max_response: usize,
     /// Backend sessions for stateless clients reaching legacy backends (the bridge).
-    pub bridge: LegacySessions,
+    pub bridge: BridgeSessions,
 }
 
 impl Backends {
-    /// Clients with `tls` trust, answers capped at `max_response` bytes.
+    /// Clients with `tls` trust, answers capped at `max_response` bytes; bridge sessions of a
+    /// caller idle for `bridge_idle` are dropped.
     ///
     /// # Errors
     /// The HTTP clients cannot be built.
-    pub fn new(tls: rustls::ClientConfig, max_response: usize) -> Result<Self, reqwest::Error> {
+    pub fn new(tls: rustls::ClientConfig, max_response: usize, bridge_idle: Duration) -> Result<Self, reqwest::Error> {
         let build = |guarded: bool| {
             let mut builder = reqwest::Client::builder()
                 .use_preconfigured_tls(tls.clone())
@@ -108,7 +169,7 @@ impl Backends {
             guarded: build(true)?,
             open: build(false)?,
             max_response,
-            bridge: LegacySessions::default(),
+            bridge: BridgeSessions::new(bridge_idle),
         })
     }
 
