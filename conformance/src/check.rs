@@ -24,7 +24,8 @@ pub enum Profile {
     Faults,
 }
 
-/// What a target can offer beyond rendering the chart and running the gateway with its peers.
+/// What a target (or, for [`Feature::ProtectedMcp`], the scenario) offers beyond rendering the
+/// chart and running the gateway with its peers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Feature {
@@ -35,6 +36,9 @@ pub enum Feature {
     /// The gateway runs in a container the way the rendered pod spec says (user, mounts,
     /// read-only root filesystem), so those can be checked live.
     Containers,
+    /// The scenario protects MCP: its runtime config runs a `jwt` or `unified-security`
+    /// handler. A property of the scenario, not of the target.
+    ProtectedMcp,
 }
 
 impl Feature {
@@ -44,7 +48,13 @@ impl Feature {
             Self::Kubernetes => "kubernetes",
             Self::Service => "service",
             Self::Containers => "containers",
+            Self::ProtectedMcp => "protected-mcp",
         }
+    }
+
+    /// Whether the scenario, rather than the target, provides it.
+    pub fn of_scenario(self) -> bool {
+        matches!(self, Self::ProtectedMcp)
     }
 }
 

@@ -35,15 +35,18 @@ impl Era {
 /// A connected client.
 pub struct Client(RunningService<RoleClient, ClientConfig>);
 
-/// Connects to `url` in `era`.
+/// Connects to `url` in `era`, sending `bearer` as `Authorization: Bearer` when given.
 ///
 /// # Errors
 /// The handshake failed.
-pub async fn connect(url: &url::Url, era: Era) -> Result<Client, Failure> {
+pub async fn connect(url: &url::Url, era: Era, bearer: Option<&str>) -> Result<Client, Failure> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::builder().no_proxy().build()?;
-    let transport =
-        StreamableHttpClientTransport::with_client(http, StreamableHttpClientTransportConfig::with_uri(url.as_str()));
+    let mut config = StreamableHttpClientTransportConfig::with_uri(url.as_str());
+    if let Some(token) = bearer {
+        config = config.auth_header(token);
+    }
+    let transport = StreamableHttpClientTransport::with_client(http, config);
     let lifecycle = match era {
         Era::Legacy => ClientLifecycleMode::Initialize,
         Era::Stateless => ClientLifecycleMode::Discover {
@@ -94,7 +97,8 @@ impl Client {
     }
 }
 
-/// One stateless tools/call as raw HTTP (for load and fault checks): status and JSON body.
+/// One stateless tools/call as raw HTTP (for load and fault checks), with `bearer` when given:
+/// status and JSON body.
 ///
 /// # Errors
 /// No answer.
@@ -103,12 +107,16 @@ pub async fn raw_call(
     url: &url::Url,
     tool: &str,
     arguments: Value,
+    bearer: Option<&str>,
 ) -> Result<(u16, Value), Failure> {
     let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
         "name": tool, "arguments": arguments,
         "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}}});
-    let response = http
-        .post(url.clone())
+    let mut request = http.post(url.clone());
+    if let Some(token) = bearer {
+        request = request.bearer_auth(token);
+    }
+    let response = request
         .header("accept", "application/json, text/event-stream")
         .header("mcp-protocol-version", "2026-07-28")
         .header("mcp-method", "tools/call")

@@ -90,6 +90,37 @@ pub async fn outage(http: &reqwest::Client, admin: &url::Url, mode: &str) -> Res
         .map(|_| ())
 }
 
+/// A token from the mock key service: `body` is its `POST /__admin/tokens` request (`claims`,
+/// `expiresIn`, `kid`, ...).
+///
+/// # Errors
+/// The admin API did not answer or answered no token.
+pub async fn mint_token(http: &reqwest::Client, key_service: &url::Url, body: Value) -> Result<String, Failure> {
+    let answer = post_json(http, key_service, "/__admin/tokens", body).await?;
+    answer["token"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| Failure(format!("the key service minted no token: {answer}")))
+}
+
+/// A new key at the mock key service, every other key retired from its JWKS (a rotation): its kid.
+///
+/// # Errors
+/// The admin API did not answer or answered no kid.
+pub async fn rotate_key(http: &reqwest::Client, key_service: &url::Url, alg: &str) -> Result<String, Failure> {
+    let answer = post_json(
+        http,
+        key_service,
+        "/__admin/keys",
+        json!({"alg": alg, "retireOthers": true}),
+    )
+    .await?;
+    answer["kid"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| Failure(format!("the key service made no key: {answer}")))
+}
+
 /// The value of header `name` in a recorded request (`[[name, value], ...]`).
 pub fn recorded_header<'a>(request: &'a Value, name: &str) -> Option<&'a str> {
     request["headers"].as_array()?.iter().find_map(|pair| {

@@ -60,16 +60,17 @@ pub fn skip_reason(
     if selection.skip.iter().any(|id| id == check.id) {
         return Some("excluded (--skip)".into());
     }
-    let missing: Vec<&str> = check
-        .features
-        .iter()
-        .filter(|f| !features.contains(f))
-        .map(|f| f.name())
-        .collect();
+    let missing: Vec<&crate::check::Feature> = check.features.iter().filter(|f| !features.contains(f)).collect();
+    if missing.iter().any(|f| f.of_scenario()) {
+        return Some(
+            "the scenario does not protect MCP (its runtime config runs no jwt or unified-security handler)".into(),
+        );
+    }
     if missing.is_empty() {
         None
     } else {
-        Some(format!("the {target} target has no {}", missing.join(", ")))
+        let names: Vec<&str> = missing.iter().map(|f| f.name()).collect();
+        Some(format!("the {target} target has no {}", names.join(", ")))
     }
 }
 
@@ -88,11 +89,15 @@ pub async fn run(
     mut collect: impl AsyncCollect,
     mut progress: impl FnMut(&Check, Option<&CheckResult>),
 ) -> Vec<CheckResult> {
+    let mut features = ctx.target.features().to_vec();
+    if ctx.scenario.protects_mcp() {
+        features.push(crate::check::Feature::ProtectedMcp);
+    }
     let mut results = Vec::new();
     for check in ordered(checks) {
         progress(check, None);
         let started = Instant::now();
-        let outcome = match skip_reason(check, ctx.target.name(), ctx.target.features(), selection) {
+        let outcome = match skip_reason(check, ctx.target.name(), &features, selection) {
             Some(reason) => Outcome::skip(reason),
             None => match (check.run)(ctx).await {
                 Ok(evidence) => Outcome::pass(evidence),

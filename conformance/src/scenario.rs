@@ -21,7 +21,7 @@ pub struct Scenario {
     pub chart: PathBuf,
     /// Chart values (the scenario's file).
     pub values: Value,
-    /// Runtime config template (`{{backend-a}}`, `{{backend-b}}` are replaced).
+    /// Runtime config template (`{{backend-a}}`, `{{backend-b}}`, `{{key-service}}` are replaced).
     pub runtime_config: String,
     /// Where the scenario came from (for reports).
     pub source: String,
@@ -110,11 +110,40 @@ impl Scenario {
     }
 
     /// The runtime config with the backends' base URLs filled in.
-    pub fn runtime_config_for(&self, backend_a: &str, backend_b: &str) -> String {
+    pub fn runtime_config_for(&self, peers: &RuntimePeers<'_>) -> String {
         self.runtime_config
-            .replace("{{backend-a}}", backend_a.trim_end_matches('/'))
-            .replace("{{backend-b}}", backend_b.trim_end_matches('/'))
+            .replace("{{backend-a}}", peers.backend_a.trim_end_matches('/'))
+            .replace("{{backend-b}}", peers.backend_b.trim_end_matches('/'))
+            .replace("{{key-service}}", peers.key_service.trim_end_matches('/'))
     }
+
+    /// Whether the runtime config protects MCP: a `jwt`/`security` or `unified-security`
+    /// handler in it. The auth checks run only then.
+    pub fn protects_mcp(&self) -> bool {
+        let Ok(values) = serde_saphyr::from_str::<Value>(&self.runtime_config) else {
+            return false;
+        };
+        values
+            .get("handler.handlers")
+            .and_then(Value::as_array)
+            .is_some_and(|ids| {
+                ids.iter()
+                    .filter_map(Value::as_str)
+                    .map(|id| id.rsplit('@').next().unwrap_or(id).trim())
+                    .any(|id| matches!(id, "jwt" | "security" | "unified-security" | "unified"))
+            })
+    }
+}
+
+/// The fixtures' base URLs as the gateway reaches them, for the runtime config's placeholders.
+#[derive(Debug, Clone, Copy)]
+pub struct RuntimePeers<'a> {
+    /// `{{backend-a}}`.
+    pub backend_a: &'a str,
+    /// `{{backend-b}}`.
+    pub backend_b: &'a str,
+    /// `{{key-service}}`.
+    pub key_service: &'a str,
 }
 
 fn existing_secret(values: &Value) -> bool {

@@ -22,9 +22,10 @@ pub static CHECK: Check = Check {
 async fn run(ctx: &Context<'_>) -> Result<String, Failure> {
     let endpoints = ctx.target.endpoints();
     let url = endpoints.mcp();
+    let token = super::bearer(ctx).await?;
     ctx.target.set_backend(tools::INSTANCES[1], false).await?;
     let result = async {
-        let (_, down) = mcp::raw_call(&ctx.http, &url, tools::ECHO_B, json!({})).await?;
+        let (_, down) = mcp::raw_call(&ctx.http, &url, tools::ECHO_B, json!({}), token.as_deref()).await?;
         ensure(error_code(&down) == Some(-32000), || {
             format!("expected -32000 for a backend that is down, got {down}")
         })?;
@@ -42,7 +43,7 @@ async fn run(ctx: &Context<'_>) -> Result<String, Failure> {
         ensure(status == 200, || {
             format!("/health answered {status} while a backend was down")
         })?;
-        let (_, up) = mcp::raw_call(&ctx.http, &url, tools::ECHO_A, json!({})).await?;
+        let (_, up) = mcp::raw_call(&ctx.http, &url, tools::ECHO_A, json!({}), token.as_deref()).await?;
         ensure(
             up.pointer("/result/structuredContent/instance") == Some(&json!(tools::INSTANCES[0])),
             || format!("backend-a's tool failed too: {up}"),

@@ -30,7 +30,9 @@ async fn run(ctx: &Context<'_>) -> Result<String, Failure> {
     let endpoints = ctx.target.endpoints();
     let url = endpoints.mcp();
     let record = current_record(ctx).await?;
-    let calls = (0..IN_FLIGHT).map(|_| mcp::raw_call(&ctx.http, &url, tools::SLOW, json!({"ms": CALL_MS})));
+    let token = super::bearer(ctx).await?;
+    let calls =
+        (0..IN_FLIGHT).map(|_| mcp::raw_call(&ctx.http, &url, tools::SLOW, json!({"ms": CALL_MS}), token.as_deref()));
     let load = join_all(calls);
     let stop = async {
         tokio::time::sleep(std::time::Duration::from_millis(CALL_MS / 4)).await;

@@ -21,9 +21,10 @@ pub static CHECK: Check = Check {
 
 async fn run(ctx: &Context<'_>) -> Result<String, Failure> {
     let url = ctx.target.endpoints().mcp();
+    let token = super::bearer(ctx).await?;
     let mut evidence = Vec::new();
     for era in Era::BOTH {
-        let client = mcp::connect(&url, era).await?;
+        let client = mcp::connect(&url, era, token.as_deref()).await?;
         let result = async {
             for (tool, instance) in [
                 (tools::ECHO_A, tools::INSTANCES[0]),

@@ -30,6 +30,9 @@ mod security_config_read_only;
 mod security_egress_restricted;
 mod security_immutable_tag;
 mod security_ingress_restricted;
+mod security_key_rotation;
+mod security_mcp_auth_required;
+mod security_mcp_tool_access;
 mod security_non_root;
 mod security_only_cache_writable;
 mod security_runtime_filesystem;
@@ -62,6 +65,9 @@ pub static ALL: &[&Check] = &[
     &security_ingress_restricted::CHECK,
     &security_egress_restricted::CHECK,
     &security_token_rotation::CHECK,
+    &security_mcp_auth_required::CHECK,
+    &security_mcp_tool_access::CHECK,
+    &security_key_rotation::CHECK,
     &fault_config_server_down_cached::CHECK,
     &fault_config_server_down_uncached::CHECK,
     &fault_controller_down_start::CHECK,
@@ -81,6 +87,38 @@ pub mod tools {
     pub const SLOW: &str = "slow";
     /// The backend instances.
     pub const INSTANCES: [&str; 2] = ["backend-a", "backend-b"];
+}
+
+/// What the auth scenario's runtime config (fixtures/runtime-config/auth.yml) expects of tokens.
+pub mod auth {
+    /// `security.issuer`.
+    pub const ISSUER: &str = "https://auth.conformance.test";
+    /// `security.audience`.
+    pub const AUDIENCE: &str = "light-gateway-conformance";
+    /// May call every tool: the role of the token the other checks call with.
+    pub const OPERATOR: &str = "operator";
+    /// May call only [`TELLER_TOOLS`].
+    pub const TELLER: &str = "teller";
+    /// What a teller may call.
+    pub const TELLER_TOOLS: [&str; 2] = ["echo", "echo_b"];
+    /// What a teller may not call.
+    pub const DENIED_TO_TELLER: [&str; 2] = ["add", "slow"];
+}
+
+/// Claims of a token the auth scenario accepts, for `sub` with `role`.
+pub fn claims(sub: &str, role: &str) -> Value {
+    serde_json::json!({"iss": auth::ISSUER, "aud": auth::AUDIENCE, "sub": sub, "role": role})
+}
+
+/// The bearer token MCP calls carry: none when the scenario leaves MCP open, else a fresh
+/// operator token from the key service (every tool callable).
+pub async fn bearer(ctx: &Context<'_>) -> Result<Option<String>, Failure> {
+    if !ctx.scenario.protects_mcp() {
+        return Ok(None);
+    }
+    let admin = ctx.target.endpoints().key_service_admin;
+    let body = serde_json::json!({"claims": claims("conformance-suite", auth::OPERATOR)});
+    peers::mint_token(&ctx.http, &admin, body).await.map(Some)
 }
 
 /// Milestone lines, in the forms a gateway may print them: our `event` field (text or JSON)

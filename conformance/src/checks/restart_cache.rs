@@ -80,7 +80,8 @@ async fn from_cache(ctx: &Context<'_>) -> Result<String, Failure> {
 }
 
 async fn tool_count(ctx: &Context<'_>) -> Result<usize, Failure> {
-    let client = mcp::connect(&ctx.target.endpoints().mcp(), Era::Stateless).await?;
+    let token = super::bearer(ctx).await?;
+    let client = mcp::connect(&ctx.target.endpoints().mcp(), Era::Stateless, token.as_deref()).await?;
     let names = client.tool_names().await;
     client.close().await;
     Ok(names?.len())

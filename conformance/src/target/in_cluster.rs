@@ -1,6 +1,7 @@
 //! Where the fixtures live in a cluster (and on the docker target's network, whose container
 //! names are these DNS names): config-server and the controller where the scenario's bootstrap
-//! values point, the two MCP backends as Services in namespace `tools`.
+//! values point, the two MCP backends as Services in namespace `tools`, the key service (JWKS)
+//! beside config-server in namespace `lightapi`.
 
 use serde_json::Value;
 
@@ -38,6 +39,36 @@ pub(crate) const BACKENDS: [Backend; 2] = [
         session_mode: "stateless",
     },
 ];
+
+/// The mock key service: its Service, namespace and port (the runtime config's `{{key-service}}`).
+pub(crate) const KEY_SERVICE: KeyService = KeyService {
+    service: "key-service",
+    namespace: "lightapi",
+    port: 8436,
+};
+
+/// Where the key service lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct KeyService {
+    /// Its Service name.
+    pub(crate) service: &'static str,
+    /// Its namespace.
+    pub(crate) namespace: &'static str,
+    /// The port it serves JWKS on.
+    pub(crate) port: u16,
+}
+
+impl KeyService {
+    /// `key-service.lightapi.svc.cluster.local`.
+    pub(crate) fn host(&self) -> String {
+        format!("{}.{}.svc.cluster.local", self.service, self.namespace)
+    }
+
+    /// `http://key-service.lightapi.svc.cluster.local:8436`, as the gateway reaches it.
+    pub(crate) fn url(&self) -> String {
+        format!("http://{}:{}", self.host(), self.port)
+    }
+}
 
 impl Backend {
     /// The `mock-mcp-server` arguments after the listeners: its instance name and session mode,
@@ -174,5 +205,6 @@ mod tests {
     fn backends_are_services_in_tools() {
         assert_eq!(BACKENDS[0].url(), "http://mcp-backend-a.tools.svc.cluster.local:8080");
         assert_eq!(BACKENDS[1].session_mode, "stateless");
+        assert_eq!(KEY_SERVICE.url(), "http://key-service.lightapi.svc.cluster.local:8436");
     }
 }

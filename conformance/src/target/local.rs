@@ -17,7 +17,7 @@ use super::{Endpoints, GatewayConfig, Restart, Started, Target, TargetError};
 use crate::check::Feature;
 use crate::deployment::Deployment;
 use crate::render::ChartRenderer;
-use crate::scenario::{self, Scenario};
+use crate::scenario::{self, RuntimePeers, Scenario};
 use crate::timeouts::Timeouts;
 
 /// Where the programs are.
@@ -46,6 +46,8 @@ pub struct LocalTarget {
 struct State {
     config_server: Fixture,
     controller: Fixture,
+    /// Held so it lives as long as the target.
+    _key_service: Fixture,
     backends: BTreeMap<String, Backend>,
     gateway: Option<Process>,
     /// Gateway starts so far (each logs to `gateway-<n>.log`).
@@ -121,6 +123,14 @@ impl LocalTarget {
         )
         .await?;
 
+        let key_service = Fixture::start(
+            "key-service",
+            fixture_command(&binaries, "mock-key-service"),
+            &work.path().join("key-service.log"),
+            timeouts.startup,
+        )
+        .await?;
+
         let port = free_port()?;
         let overlay = overlay(&scenario.values, &config_server.main, &controller.main, port);
         let deployment = scenario.deploy(renderer, &scenario::bootstrap_overlay(overlay))?;
@@ -134,7 +144,11 @@ impl LocalTarget {
         write_runtime_config(
             &data_dir,
             &deployment,
-            &scenario.runtime_config_for(&main("backend-a"), &main("backend-b")),
+            &scenario.runtime_config_for(&RuntimePeers {
+                backend_a: &main("backend-a"),
+                backend_b: &main("backend-b"),
+                key_service: key_service.main.as_str(),
+            }),
         )?;
 
         let endpoints = Endpoints {
@@ -143,6 +157,7 @@ impl LocalTarget {
             mcp_path: super::mcp_path(&deployment),
             config_server_admin: config_server.admin.clone(),
             controller_admin: controller.admin.clone(),
+            key_service_admin: key_service.admin.clone(),
             backends: backends
                 .iter()
                 .filter_map(|(name, b)| Some((name.clone(), b.fixture.as_ref()?.admin.clone())))
@@ -158,6 +173,7 @@ impl LocalTarget {
             state: Mutex::new(State {
                 config_server,
                 controller,
+                _key_service: key_service,
                 backends,
                 gateway: None,
                 starts: 0,

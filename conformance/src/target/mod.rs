@@ -79,6 +79,8 @@ pub struct Endpoints {
     pub config_server_admin: url::Url,
     /// The mock controller's admin API.
     pub controller_admin: url::Url,
+    /// The mock key service's admin API (keys, tokens).
+    pub key_service_admin: url::Url,
     /// Each MCP backend's instance name and admin API.
     pub backends: Vec<(String, url::Url)>,
 }

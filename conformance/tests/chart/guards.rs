@@ -16,6 +16,10 @@ fn https_without_tls() -> Value {
     json!({"image": {"tag": "latest"}}),
     "ERROR: image.tag \"latest\" is mutable: pin a version (or image.digest), or set image.allowMutableTag: true"
 )]
+#[case::key_service_secret_in_the_config_map(
+    json!({"bootstrap": {"values": {"client.tokenKeyClientSecret": "s3cret"}}}),
+    "ERROR: bootstrap.values.client.tokenKeyClientSecret is a secret: pass it from a Secret as the environment variable CLIENT_TOKENKEYCLIENTSECRET (extraEnv with valueFrom.secretKeyRef), never the ConfigMap"
+)]
 #[case::pdb_with_one_replica(
     json!({"replicas": 1, "podDisruptionBudget": {"enabled": true}}),
     "ERROR: podDisruptionBudget.enabled with replicas 1 and no autoscaling would block every node drain: set replicas >= 2 or enable autoscaling"

@@ -69,17 +69,16 @@ fn helm() -> Box<dyn ChartRenderer> {
     render::detect().unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn default_scenario() -> Scenario {
+fn load(values: &str, runtime_config: &str) -> Scenario {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .unwrap()
         .to_path_buf();
-    Scenario::load(
-        &root.join("chart"),
-        &root.join("fixtures/values/default.yaml"),
-        &root.join("fixtures/runtime-config/default.yml"),
-    )
-    .unwrap()
+    Scenario::load(&root.join("chart"), &root.join(values), &root.join(runtime_config)).unwrap()
+}
+
+fn default_scenario() -> Scenario {
+    load("fixtures/values/default.yaml", "fixtures/runtime-config/default.yml")
 }
 
 async fn run_docker(scenario: Scenario, only: &[&str]) -> Vec<(String, Outcome)> {
@@ -117,6 +116,11 @@ async fn docker_target_passes_every_check_it_serves() {
         let check = ALL.iter().find(|c| c.id == id).unwrap();
         if check.features.iter().all(|f| *f == Feature::Containers) {
             assert!(matches!(outcome, Outcome::Passed { .. }), "{id}: {outcome:?}");
+        } else if check.features.contains(&Feature::ProtectedMcp) {
+            assert!(
+                matches!(&outcome, Outcome::Skipped { reason } if reason.contains("does not protect MCP")),
+                "{id}: {outcome:?}"
+            );
         } else {
             assert!(
                 matches!(&outcome, Outcome::Skipped { reason } if reason.contains("docker target has no")),
@@ -155,4 +159,25 @@ async fn live_container_checks_fail_when_the_pod_spec_breaks_their_rule() {
         "{:?}",
         outcome("security-ca-trust")
     );
+}
+
+/// The auth scenario on containers: the key service is reached under its in-cluster name, and the
+/// auth checks pass with the MCP checks calling with tokens.
+#[tokio::test(flavor = "multi_thread")]
+async fn docker_target_passes_the_auth_checks_on_the_auth_scenario() {
+    if skipped().is_some() {
+        return;
+    }
+    let auth = load("fixtures/values/auth.yaml", "fixtures/runtime-config/auth.yml");
+    let only = [
+        "security-mcp-auth-required",
+        "security-mcp-tool-access",
+        "security-key-rotation",
+        "mcp-tools-call",
+    ];
+    for (id, outcome) in run_docker(auth, &only).await {
+        if only.contains(&id.as_str()) {
+            assert!(matches!(outcome, Outcome::Passed { .. }), "{id}: {outcome:?}");
+        }
+    }
 }

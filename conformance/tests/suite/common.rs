@@ -55,6 +55,41 @@ pub fn scenario() -> Scenario {
     .expect("default scenario")
 }
 
+/// The auth scenario: the default tools behind the jwt and access-control handlers.
+pub fn auth_scenario() -> Scenario {
+    let root = workspace();
+    Scenario::load(
+        &root.join("chart"),
+        &root.join("fixtures/values/auth.yaml"),
+        &root.join("fixtures/runtime-config/auth.yml"),
+    )
+    .expect("auth scenario")
+}
+
+/// A gateway binary wrapped in a shell script that sets `exports` first (the environment beats
+/// values.yml, config-server values included).
+pub fn wrapped_with_env(exports: &str) -> (tempfile::TempDir, Binaries) {
+    let real = binaries();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gateway-wrapper");
+    let text = format!(
+        "#!/bin/bash
+{exports}
+exec '{}' \"$@\"\n",
+        real.gateway.display()
+    );
+    std::fs::write(&path, text).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (
+        dir,
+        Binaries {
+            gateway: path,
+            fixtures: real.fixtures,
+        },
+    )
+}
+
 /// A provisioned local target.
 pub struct Local {
     /// The target.

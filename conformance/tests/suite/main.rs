@@ -1,6 +1,7 @@
 //! The suite itself: the local target runs every check that needs no Kubernetes and passes it
 //! for our gateway; each check is shown able to fail; the reports agree and leak no token.
 
+mod auth;
 mod common;
 mod injections;
 mod manifests;

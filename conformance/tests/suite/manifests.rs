@@ -33,7 +33,8 @@ impl Target for NoTarget {
             service: None,
             mcp_path: "/mcp".into(),
             config_server_admin: url.clone(),
-            controller_admin: url,
+            controller_admin: url.clone(),
+            key_service_admin: url,
             backends: vec![],
         }
     }

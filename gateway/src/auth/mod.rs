@@ -104,7 +104,7 @@ impl Auth {
                     return Err(ConfigError::invalid(
                         &client_file,
                         &key("server_url"),
-                        "JWT verification is on (handler.yml) but no key service is set: set client.tokenKeyServerUrl",
+                        "JWT verification is on (handler.yml) but no key service is set: set server_url here (the embedded and chart templates read it from the value client.tokenKeyServerUrl)",
                     )
                     .into());
                 }
@@ -128,7 +128,12 @@ impl Auth {
                 .into());
             }
             if config.enable_verify_jwt && stores.is_empty() {
-                return Err(ConfigError::invalid(&client_file, &key("server_url"), "no key service is set").into());
+                return Err(ConfigError::invalid(
+                    &client_file,
+                    &key("server_url"),
+                    "no key service is set (value client.tokenKeyServerUrl in the templates)",
+                )
+                .into());
             }
             let config = Arc::new(config);
             (

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::cli;
 use crate::deployment::Deployment;
 use crate::target::TargetError;
-use crate::target::in_cluster::{ADMIN_PORT, BACKEND_PORT, BACKENDS, Peers, mock_command};
+use crate::target::in_cluster::{ADMIN_PORT, BACKEND_PORT, BACKENDS, KEY_SERVICE, Peers, mock_command};
 use crate::target::processes::tail;
 
 /// Where config-server finds its data dir inside its container.
@@ -16,7 +16,8 @@ pub(super) const DATA_DIR: &str = "/data";
 /// One fixture container.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Fixture {
-    /// `config-server`, `controller`, `backend-a`, `backend-b` (logs and `set_backend` use it).
+    /// `config-server`, `controller`, `key-service`, `backend-a`, `backend-b` (logs and
+    /// `set_backend` use it).
     pub(super) name: String,
     /// The container name: the DNS name the gateway uses.
     pub(super) container: String,
@@ -34,7 +35,7 @@ pub(super) struct Fixture {
     pub(super) backend: bool,
 }
 
-/// The four fixtures for `deployment`, admin ports from `free_port`.
+/// The five fixtures for `deployment`, admin ports from `free_port`.
 ///
 /// # Errors
 /// A peer dialled over HTTPS (the fixtures serve plain HTTP here), two fixtures under one name,
@@ -67,6 +68,16 @@ pub(super) fn plan(
             backend: false,
         },
     ];
+    fixtures.push(Fixture {
+        name: "key-service".into(),
+        container: KEY_SERVICE.host(),
+        program: "mock-key-service",
+        port: KEY_SERVICE.port,
+        extra: Vec::new(),
+        data_dir: false,
+        admin_port: free_port()?,
+        backend: false,
+    });
     for backend in BACKENDS {
         fixtures.push(Fixture {
             name: backend.instance.into(),
@@ -212,6 +223,7 @@ mod tests {
             vec![
                 ("config-server", "config-server.lightapi.svc.cluster.local", 8435),
                 ("controller", "controller.lightapi.svc.cluster.local", 8438),
+                ("key-service", "key-service.lightapi.svc.cluster.local", 8436),
                 ("backend-a", "mcp-backend-a.tools.svc.cluster.local", 8080),
                 ("backend-b", "mcp-backend-b.tools.svc.cluster.local", 8080),
             ]
@@ -241,7 +253,7 @@ mod tests {
         ] {
             assert!(args.contains(&expected.to_string()), "{expected} missing from {args:?}");
         }
-        let backend = plan[3].run_args("fx:1", "lgc-1", &[], "/w/data");
+        let backend = plan[4].run_args("fx:1", "lgc-1", &[], "/w/data");
         assert!(backend.ends_with(&[
             "--instance".into(),
             "backend-b".into(),
@@ -250,7 +262,7 @@ mod tests {
             "--any-host".into()
         ]));
         assert!(!backend.iter().any(|a| a.contains("/data")));
-        assert!(plan[2].backend && !plan[1].backend);
+        assert!(plan[3].backend && !plan[2].backend && !plan[1].backend);
         assert_eq!(plan[1].admin_url().unwrap().as_str(), "http://127.0.0.1:40002/");
     }
 

@@ -32,13 +32,13 @@ use tokio::sync::Mutex;
 use self::fixtures::Fixture;
 use self::lock::RunLock;
 use self::pod::GatewaySpec;
-use super::in_cluster::BACKENDS;
+use super::in_cluster::{BACKENDS, KEY_SERVICE};
 use super::processes::tail;
 use super::{Endpoints, Restart, Started, Target, TargetError};
 use crate::check::Feature;
 use crate::deployment::Deployment;
 use crate::render::ChartRenderer;
-use crate::scenario::Scenario;
+use crate::scenario::{RuntimePeers, Scenario};
 use crate::timeouts::Timeouts;
 
 /// The label on every container, volume and network the docker target makes.
@@ -188,6 +188,7 @@ impl DockerTarget {
             mcp_path: super::mcp_path(&deployment),
             config_server_admin: fixtures[0].admin_url()?,
             controller_admin: fixtures[1].admin_url()?,
+            key_service_admin: fixtures[2].admin_url()?,
             backends: fixtures
                 .iter()
                 .filter(|f| f.backend)
@@ -218,7 +219,11 @@ impl DockerTarget {
             _lock: lock,
         };
         // From here on, an error drops `target`, which removes what was made.
-        let runtime_config = scenario.runtime_config_for(&BACKENDS[0].url(), &BACKENDS[1].url());
+        let runtime_config = scenario.runtime_config_for(&RuntimePeers {
+            backend_a: &BACKENDS[0].url(),
+            backend_b: &BACKENDS[1].url(),
+            key_service: &KEY_SERVICE.url(),
+        });
         files::write_dir(
             &target.data_dir(),
             &[(runtime_config_path, runtime_config.into_bytes())],
@@ -233,7 +238,7 @@ impl DockerTarget {
             &target.run,
         ])
         .await?;
-        // All four run to their end even when one fails: a `docker run` cut short can still
+        // All five run to their end even when one fails: a `docker run` cut short can still
         // leave a container behind after drop has listed what to remove.
         let starts = futures_util::future::join_all(target.fixtures.iter().map(|f| target.start_fixture(f))).await;
         starts.into_iter().collect::<Result<Vec<()>, TargetError>>()?;

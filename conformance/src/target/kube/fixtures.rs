@@ -16,7 +16,9 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use crate::deployment::Identity;
 use crate::target::TargetError;
-use crate::target::in_cluster::{ADMIN_PORT, BACKEND_NAMESPACE, BACKEND_PORT, BACKENDS, Peer, Peers, mock_command};
+use crate::target::in_cluster::{
+    ADMIN_PORT, BACKEND_NAMESPACE, BACKEND_PORT, BACKENDS, KEY_SERVICE, Peer, Peers, mock_command,
+};
 
 /// Where config-server's data dir (the runtime config ConfigMap) is mounted.
 pub(super) const DATA_DIR: &str = "/data";
@@ -121,7 +123,19 @@ pub(super) fn fixture_objects(
         command: mock_command("mock-controller", peers.controller.port, &[]),
         ..peer_fixture(&peers.controller)
     };
-    let mut fixtures = vec![config_server.clone(), controller];
+    let key_service = Peer {
+        host: KEY_SERVICE.host(),
+        service: KEY_SERVICE.service.into(),
+        namespace: KEY_SERVICE.namespace.into(),
+        port: KEY_SERVICE.port,
+        https: false,
+    };
+    let key_service = Fixture {
+        name: "key-service".into(),
+        command: mock_command("mock-key-service", key_service.port, &[]),
+        ..peer_fixture(&key_service)
+    };
+    let mut fixtures = vec![config_server.clone(), controller, key_service];
     for backend in BACKENDS {
         let peer = Peer {
             host: backend.host(),

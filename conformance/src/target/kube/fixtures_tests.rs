@@ -55,6 +55,7 @@ fn fixtures_live_where_the_bootstrap_values_point() {
         [
             ("config-server", "lightapi", "config-server", 8435),
             ("controller", "lightapi", "controller", 8438),
+            ("key-service", "lightapi", "key-service", 8436),
             ("backend-a", "tools", "mcp-backend-a", 8080),
             ("backend-b", "tools", "mcp-backend-b", 8080),
         ]
@@ -112,8 +113,9 @@ fn commands_listen_on_every_interface_with_the_admin_port_and_their_flags() {
     );
     assert_eq!(commands[1][0], "/app/mock-controller");
     assert_eq!(commands[1][2], "0.0.0.0:8438");
+    assert_eq!(commands[2][0], "/app/mock-key-service");
     assert_eq!(
-        commands[3],
+        commands[4],
         [
             "/app/mock-mcp-server",
             "--listen",
@@ -204,7 +206,7 @@ fn https_peers_and_clashing_names_are_refused_with_the_reason() {
 #[test]
 fn selectors_join_labels() {
     assert_eq!(
-        objects().fixtures[2].selector(),
+        objects().fixtures[3].selector(),
         "app.kubernetes.io/name=mcp-backend-a,app.kubernetes.io/part-of=light-gateway-conformance"
     );
 }

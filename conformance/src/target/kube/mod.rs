@@ -161,7 +161,11 @@ impl KubeTarget {
         // The scenario's values already use the fixtures' in-cluster names.
         let deployment = scenario.deploy(renderer, &json!({}))?;
         let peers = Peers::of(&deployment)?;
-        let runtime = scenario.runtime_config_for(&BACKENDS[0].url(), &BACKENDS[1].url());
+        let runtime = scenario.runtime_config_for(&crate::scenario::RuntimePeers {
+            backend_a: &BACKENDS[0].url(),
+            backend_b: &BACKENDS[1].url(),
+            key_service: &super::in_cluster::KEY_SERVICE.url(),
+        });
         let objects = fixtures::fixture_objects(&peers, &deployment.identity, &options.fixtures_image, &runtime)?;
         let gateway = gateway_of(&deployment)?;
         let own_renderer = crate::render::detect()

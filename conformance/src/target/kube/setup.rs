@@ -170,6 +170,7 @@ pub(super) async fn start_forwards(
         mcp_path: crate::target::mcp_path(deployment),
         config_server_admin: find("config-server")?,
         controller_admin: find("controller")?,
+        key_service_admin: find("key-service")?,
         backends: admin
             .iter()
             .filter(|(name, _)| BACKENDS.iter().any(|b| b.instance == name))
