@@ -3,7 +3,7 @@
 # (bench/src/main.rs), which starts everything on 127.0.0.1 and writes bench/results/.
 # Installs wrk, nginx-light and a TTF font (for the chart) from Debian packages when missing.
 # Settings (environment): BENCH_DURATION (s, 5), BENCH_WARMUP (s, 1), BENCH_RUNS (3),
-# BENCH_CONCURRENCY (1,16,64), BENCH_WORKLOADS (stateless,legacy,health), BENCH_STARTS (20),
+# BENCH_CONCURRENCY (1,16,64), BENCH_WORKLOADS (stateless,stateless-jwt,legacy,health), BENCH_STARTS (20),
 # BENCH_OUT (bench/results); BENCH_ARGS passes more flags (see --help).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)

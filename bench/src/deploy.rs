@@ -1,10 +1,11 @@
 //! The pieces on 127.0.0.1: the rmcp backend, the mock config-server (serving the gateway's
-//! runtime config: the MCP route and the `echo` tools) and controller, nginx proxying to the
-//! backend, and gateways started afresh (a new working dir each time, so every start downloads
-//! its config and registers).
+//! runtime config: the MCP route and the `echo` tools) and controller, the mock key service,
+//! nginx proxying to the backend, and gateways started afresh (a new working dir each time, so
+//! every start downloads its config and registers). The JWT gateway is another service id, whose
+//! runtime config puts the `jwt` handler in front of `mcp`.
 
 use crate::procs::{Mock, Proc, free_port};
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use base64::Engine;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -14,6 +15,10 @@ use std::time::{Duration, Instant, SystemTime};
 /// The tuple config-server serves.
 const HOST: &str = "local.test";
 const SERVICE_ID: &str = "com.example.mcp-gateway-1.0.0";
+/// The service id whose runtime config verifies JWTs.
+const JWT_SERVICE_ID: &str = "com.example.mcp-gateway-jwt-1.0.0";
+/// The audience the JWT gateway requires.
+const AUDIENCE: &str = "light-gateway-bench";
 const ENV: &str = "test";
 
 /// Where the programs are.
@@ -55,10 +60,30 @@ mcp-router.tools:
     )
 }
 
-/// The gateway's own `config/values.yml`: where config-server and the controller are.
-fn bootstrap_values(config_server: &str, controller: &str, port: u16) -> String {
+/// The JWT gateway's runtime config: the same tools behind the `jwt` handler, keys from `keys`.
+fn jwt_runtime_values(backend: &str, keys: &str) -> String {
+    let plain = runtime_values(backend);
+    let plain = plain
+        .lines()
+        .filter(|l| !l.starts_with("handler."))
+        .collect::<Vec<_>>()
+        .join("\n");
     format!(
-        "startup.host: {HOST}\nserver.serviceId: {SERVICE_ID}\nserver.environment: {ENV}\n\
+        "handler.handlers: [jwt, mcp]
+handler.chains: {{mcp-chain: [jwt, mcp]}}
+handler.paths: [{{path: /mcp, method: POST, exec: [mcp-chain]}}]
+handler.defaultHandlers: []
+client.tokenKeyServerUrl: '{keys}'
+security.audience: [{AUDIENCE}]
+{plain}
+"
+    )
+}
+
+/// The gateway's own `config/values.yml`: where config-server and the controller are.
+fn bootstrap_values(config_server: &str, controller: &str, port: u16, service_id: &str) -> String {
+    format!(
+        "startup.host: {HOST}\nserver.serviceId: {service_id}\nserver.environment: {ENV}\n\
          light-config-server-uri: {config_server}\nstartup.bootstrapCaCertPath: \"\"\nclient.caCertPath: \"\"\n\
          server.ip: 127.0.0.1\nserver.advertisedAddress: 127.0.0.1\nserver.httpPort: {port}\n\
          server.enableRegistry: true\nportalRegistry.portalUrl: {controller}\n"
@@ -66,11 +91,26 @@ fn bootstrap_values(config_server: &str, controller: &str, port: u16) -> String 
 }
 
 /// An unsigned JWT whose claims match the tuple (the mocks check claims, not signatures).
-fn token() -> String {
+fn token(service_id: &str) -> String {
     let b64 = |v: serde_json::Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
     let header = b64(json!({"alg": "none", "typ": "JWT"}));
-    let claims = b64(json!({"host": HOST, "sid": SERVICE_ID, "env": ENV}));
+    let claims = b64(json!({"host": HOST, "sid": service_id, "env": ENV}));
     format!("Bearer {header}.{claims}.")
+}
+
+/// A token of the key service's RS256 key for the JWT gateway, valid for a day (one token for
+/// the whole run, as an agent reuses its token until it expires).
+fn mint_token(keys_admin: &str) -> Result<String> {
+    let answer: serde_json::Value = reqwest::blocking::Client::new()
+        .post(format!("{keys_admin}/__admin/tokens"))
+        .json(&json!({"claims": {"sub": "bench", "aud": AUDIENCE}, "expiresIn": 86_400}))
+        .send()?
+        .error_for_status()?
+        .json()?;
+    answer["token"]
+        .as_str()
+        .map(str::to_owned)
+        .with_context(|| format!("the key service minted no token: {answer}"))
 }
 
 /// nginx as a plain reverse proxy with upstream keepalive; `worker_processes auto` (one per
@@ -117,6 +157,9 @@ pub struct Deployment {
     pub backend: Mock,
     config_server: Mock,
     controller: Mock,
+    _keys: Mock,
+    /// The bearer token the JWT gateway accepts.
+    pub token: String,
     _nginx: Proc,
     /// nginx's base URL.
     pub nginx_url: String,
@@ -134,6 +177,21 @@ impl Deployment {
         let tuple = work.path().join("config-server").join(HOST).join(SERVICE_ID).join(ENV);
         std::fs::create_dir_all(&tuple)?;
         std::fs::write(tuple.join("values.yml"), runtime_values(&backend.main))?;
+        let mut cmd = Command::new(programs.bin("mock-key-service")?);
+        cmd.args(["--initial-alg", "RS256"]).env("RUST_LOG", "warn");
+        let keys = Mock::start("mock-key-service", cmd)?;
+        let jwt_tuple = work
+            .path()
+            .join("config-server")
+            .join(HOST)
+            .join(JWT_SERVICE_ID)
+            .join(ENV);
+        std::fs::create_dir_all(&jwt_tuple)?;
+        std::fs::write(
+            jwt_tuple.join("values.yml"),
+            jwt_runtime_values(&backend.main, &keys.main),
+        )?;
+        let token = mint_token(&keys.admin)?;
         let mut cmd = Command::new(programs.bin("mock-config-server")?);
         cmd.arg("--data-dir")
             .arg(work.path().join("config-server"))
@@ -148,6 +206,8 @@ impl Deployment {
             backend,
             config_server,
             controller,
+            _keys: keys,
+            token,
             _nginx: nginx,
             nginx_url,
             work,
@@ -156,16 +216,25 @@ impl Deployment {
 
     /// Starts a gateway in a fresh working dir on a free port (not waiting for it).
     pub fn spawn_gateway(&self) -> Result<Gateway> {
+        self.spawn(SERVICE_ID)
+    }
+
+    /// Starts the gateway whose runtime config verifies JWTs on `/mcp`.
+    pub fn spawn_jwt_gateway(&self) -> Result<Gateway> {
+        self.spawn(JWT_SERVICE_ID)
+    }
+
+    fn spawn(&self, service_id: &str) -> Result<Gateway> {
         let port = free_port()?;
         let app = tempfile::Builder::new()
             .prefix("gateway")
             .tempdir_in(self.work.path())?;
         std::fs::create_dir_all(app.path().join("config"))?;
-        let values = bootstrap_values(&self.config_server.main, &self.controller.main, port);
+        let values = bootstrap_values(&self.config_server.main, &self.controller.main, port, service_id);
         std::fs::write(app.path().join("config/values.yml"), values)?;
         let mut cmd = Command::new(self.programs.bin("light-gateway")?);
         cmd.current_dir(app.path())
-            .env("LIGHT_PORTAL_AUTHORIZATION", token())
+            .env("LIGHT_PORTAL_AUTHORIZATION", token(service_id))
             .env("RUST_LOG", "info")
             .env("LOG_FORMAT", "json");
         let log = app.path().join("gateway.log");
@@ -232,7 +301,12 @@ pub struct Gateway {
 impl Gateway {
     /// Waits until the MCP path answers something other than 503 (the gateway admits traffic).
     pub fn wait_ready(&mut self, within: Duration) -> Result<Duration> {
-        let probe = crate::startup::stateless_call();
+        self.wait_ready_with(within, None)
+    }
+
+    /// [`Gateway::wait_ready`], probing with `token` as a bearer token when given.
+    pub fn wait_ready_with(&mut self, within: Duration, token: Option<&str>) -> Result<Duration> {
+        let probe = crate::startup::stateless_call(token);
         loop {
             if let Ok(code) = crate::startup::status(self.port, &probe)
                 && code != 503
@@ -289,6 +363,15 @@ mod tests {
         assert_eq!(values.matches("targetHost: 'http://127.0.0.1:9'").count(), 2);
         assert!(values.contains("backendMcpProtocol: stateless"));
         assert!(values.contains("allowPrivateTargetHost: true"));
+    }
+
+    #[test]
+    fn the_jwt_runtime_config_puts_jwt_before_mcp_over_the_same_tools() {
+        let values = jwt_runtime_values("http://127.0.0.1:9", "http://127.0.0.1:7");
+        assert!(values.contains("handler.chains: {mcp-chain: [jwt, mcp]}"));
+        assert_eq!(values.matches("handler.handlers").count(), 1);
+        assert!(values.contains("client.tokenKeyServerUrl: 'http://127.0.0.1:7'"));
+        assert_eq!(values.matches("targetHost: 'http://127.0.0.1:9'").count(), 2);
     }
 
     #[test]

@@ -39,14 +39,19 @@ pub struct Urls {
     pub nginx: String,
     /// The gateway.
     pub gateway: String,
+    /// The gateway that verifies JWTs (the JWT workload's), if started.
+    pub gateway_jwt: Option<String>,
+    /// The bearer token of the JWT workload.
+    pub token: String,
 }
 
 impl Urls {
-    fn of(&self, target: Target) -> &str {
-        match target {
-            Target::Direct => &self.direct,
-            Target::Nginx => &self.nginx,
-            Target::Gateway => &self.gateway,
+    fn of(&self, target: Target, workload: Workload) -> &str {
+        match (target, workload) {
+            (Target::Direct, _) => &self.direct,
+            (Target::Nginx, _) => &self.nginx,
+            (Target::Gateway, Workload::StatelessJwt) => self.gateway_jwt.as_deref().unwrap_or(&self.gateway),
+            (Target::Gateway, _) => &self.gateway,
         }
     }
 }
@@ -95,7 +100,8 @@ pub fn run_all(settings: &Settings, urls: &Urls, sampler: &Sampler, scripts: &Pa
                         workload,
                         concurrency,
                         target,
-                        url: urls.of(target),
+                        url: urls.of(target, workload),
+                        token: &urls.token,
                     };
                     let loadavg = loadavg();
                     let result = cell
@@ -130,6 +136,7 @@ struct Cell<'a> {
     concurrency: usize,
     target: Target,
     url: &'a str,
+    token: &'a str,
 }
 
 impl Cell<'_> {
@@ -152,7 +159,7 @@ impl Cell<'_> {
         scripts: &Path,
         sessions: Vec<String>,
     ) -> Result<WrkResult> {
-        let spec = mcp::spec(self.workload, self.target, sessions);
+        let spec = mcp::spec(self.workload, self.target, sessions, self.token);
         mcp::verify(client, self.url, &spec, settings.verify_samples)?;
         let file = scripts.join(format!(
             "{:?}-{}-c{}.lua",
@@ -161,7 +168,8 @@ impl Cell<'_> {
             self.concurrency
         ));
         std::fs::write(&file, wrk::script(&spec))?;
-        sampler.arm(self.target == Target::Gateway);
+        // Memory is the plain gateway's; the JWT gateway is another process.
+        sampler.arm(self.target == Target::Gateway && self.workload != Workload::StatelessJwt);
         if !settings.warmup.is_zero() {
             wrk::run(&settings.wrk, &file, self.url, self.concurrency, settings.warmup)?;
         }

@@ -50,7 +50,7 @@ struct Args {
         env = "BENCH_WORKLOADS",
         value_delimiter = ',',
         value_enum,
-        default_value = "stateless,legacy,health"
+        default_value = "stateless,stateless-jwt,legacy,health"
     )]
     workloads: Vec<Workload>,
     /// Fresh gateway starts timed for start-to-ready.
@@ -150,10 +150,19 @@ fn load_phase(settings: &Settings, deployment: &Deployment) -> Result<(Vec<load:
     let pid = gateway.proc.pid();
     let idle = rss::read(pid)?;
     let sampler = rss::Sampler::start(pid, Duration::from_millis(20));
+    let mut jwt_gateway = if settings.workloads.contains(&Workload::StatelessJwt) {
+        let mut jwt = deployment.spawn_jwt_gateway()?;
+        jwt.wait_ready_with(Duration::from_secs(20), Some(&deployment.token))?;
+        Some(jwt)
+    } else {
+        None
+    };
     let urls = Urls {
         direct: deployment.backend.main.clone(),
         nginx: deployment.nginx_url.clone(),
         gateway: gateway.url.clone(),
+        gateway_jwt: jwt_gateway.as_ref().map(|g| g.url.clone()),
+        token: deployment.token.clone(),
     };
     let scripts = tempfile::Builder::new().prefix("bench-wrk").tempdir()?;
     let measurements = load::run_all(settings, &urls, &sampler, scripts.path())?;
@@ -167,6 +176,9 @@ fn load_phase(settings: &Settings, deployment: &Deployment) -> Result<(Vec<load:
     };
     drop(sampler);
     gateway.proc.stop(Duration::from_secs(10));
+    if let Some(jwt) = jwt_gateway.as_mut() {
+        jwt.proc.stop(Duration::from_secs(10));
+    }
     Ok((measurements, memory))
 }
 

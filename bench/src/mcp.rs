@@ -24,6 +24,10 @@ const ARGUMENT: &str = "bench";
 pub enum Workload {
     /// tools/call in the 2026-07-28 era (no session), JSON answers.
     Stateless,
+    /// The same with a bearer JWT; the gateway under this load verifies it (jwt handler).
+    #[value(name = "stateless-jwt")]
+    #[serde(rename = "stateless-jwt")]
+    StatelessJwt,
     /// tools/call with a legacy session (2025-11-25).
     Legacy,
     /// GET /health.
@@ -34,6 +38,7 @@ impl fmt::Display for Workload {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Workload::Stateless => "stateless tools/call",
+            Workload::StatelessJwt => "stateless tools/call with JWT",
             Workload::Legacy => "legacy tools/call",
             Workload::Health => "GET /health",
         })
@@ -92,8 +97,9 @@ fn legacy_tool(target: Target) -> &'static str {
     }
 }
 
-/// The request `workload` sends to `target`.
-pub fn spec(workload: Workload, target: Target, sessions: Vec<String>) -> RequestSpec {
+/// The request `workload` sends to `target`; `token` is the bearer token of the JWT workload
+/// (sent to every target alike: direct and nginx pass it on, the backend ignores it).
+pub fn spec(workload: Workload, target: Target, sessions: Vec<String>, token: &str) -> RequestSpec {
     let post = |headers, body: Value| RequestSpec {
         method: "POST",
         path: "/mcp",
@@ -102,8 +108,8 @@ pub fn spec(workload: Workload, target: Target, sessions: Vec<String>) -> Reques
         sessions,
         check_result: true,
     };
-    match workload {
-        Workload::Stateless => post(
+    let stateless = || {
+        (
             vec![
                 ("Content-Type", "application/json".into()),
                 ("Accept", ACCEPT.into()),
@@ -115,7 +121,18 @@ pub fn spec(workload: Workload, target: Target, sessions: Vec<String>) -> Reques
                 "name": "echo", "arguments": {"msg": ARGUMENT},
                 "_meta": {"io.modelcontextprotocol/protocolVersion": STATELESS_VERSION,
                           "io.modelcontextprotocol/clientCapabilities": {}}}}),
-        ),
+        )
+    };
+    match workload {
+        Workload::Stateless => {
+            let (headers, body) = stateless();
+            post(headers, body)
+        }
+        Workload::StatelessJwt => {
+            let (mut headers, body) = stateless();
+            headers.push(("Authorization", format!("Bearer {token}")));
+            post(headers, body)
+        }
         Workload::Legacy => post(
             vec![
                 ("Content-Type", "application/json".into()),
@@ -289,9 +306,18 @@ mod tests {
 
     #[test]
     fn the_gateway_gets_its_legacy_tool_name() {
-        let body = spec(Workload::Legacy, Target::Gateway, Vec::new()).body.unwrap();
+        let body = spec(Workload::Legacy, Target::Gateway, Vec::new(), "").body.unwrap();
         assert!(body.contains(GATEWAY_LEGACY_TOOL));
-        let body = spec(Workload::Legacy, Target::Direct, Vec::new()).body.unwrap();
+        let body = spec(Workload::Legacy, Target::Direct, Vec::new(), "").body.unwrap();
         assert!(body.contains(r#""name":"echo""#));
+    }
+
+    #[test]
+    fn the_jwt_workload_is_the_stateless_call_with_a_bearer_token() {
+        let plain = spec(Workload::Stateless, Target::Gateway, Vec::new(), "t0k");
+        let jwt = spec(Workload::StatelessJwt, Target::Gateway, Vec::new(), "t0k");
+        assert_eq!(plain.body, jwt.body);
+        assert_eq!(jwt.headers.len(), plain.headers.len() + 1);
+        assert!(jwt.headers.contains(&("Authorization", "Bearer t0k".to_string())));
     }
 }

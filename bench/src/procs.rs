@@ -174,6 +174,8 @@ pub struct Mock {
     _proc: Proc,
     /// Main URL, `http://127.0.0.1:<port>`.
     pub main: String,
+    /// Admin URL.
+    pub admin: String,
 }
 
 impl Mock {
@@ -181,13 +183,17 @@ impl Mock {
     pub fn start(name: &str, cmd: Command) -> Result<Mock> {
         let mut proc = Proc::spawn(name, cmd, true)?;
         let line = proc.first_line()?;
-        let main = line
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix("main="))
-            .with_context(|| format!("{name} printed {line:?}"))?
-            .trim_end_matches('/')
-            .to_owned();
-        Ok(Mock { _proc: proc, main })
+        let field = |key: &str| {
+            line.split_whitespace()
+                .find_map(|w| w.strip_prefix(key))
+                .map(|v| v.trim_end_matches('/').to_owned())
+                .with_context(|| format!("{name} printed {line:?}"))
+        };
+        Ok(Mock {
+            main: field("main=")?,
+            admin: field("admin=")?,
+            _proc: proc,
+        })
     }
 
     /// The main listener's port.

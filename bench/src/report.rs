@@ -104,6 +104,19 @@ impl Results {
         self.paired(w, c, other, |g, o| g.rps() / o.rps())
     }
 
+    /// Per run, the JWT gateway's req/s over the plain gateway's, stateless tools/call at `c`:
+    /// what verifying a bearer token costs.
+    pub fn jwt_ratio(&self, c: usize) -> Vec<f64> {
+        self.cell(Workload::StatelessJwt, c, Target::Gateway)
+            .filter_map(|jwt| {
+                let plain = self
+                    .cell(Workload::Stateless, c, Target::Gateway)
+                    .find(|p| p.run == jwt.run)?;
+                Some(jwt.result.rps() / plain.result.rps())
+            })
+            .collect()
+    }
+
     /// Per run, `target`'s latency minus direct's (µs), `f` picking the percentile.
     pub fn added(&self, w: Workload, c: usize, target: Target, f: impl Fn(&WrkResult) -> f64) -> Vec<f64> {
         self.cell(w, c, target)
@@ -120,6 +133,7 @@ impl Results {
         self.head(&mut out);
         self.throughput_table(&mut out);
         self.ratio_table(&mut out);
+        self.jwt_table(&mut out);
         self.memory_table(&mut out);
         self.verdict(&mut out);
         out
@@ -204,6 +218,38 @@ impl Results {
         out.push('\n');
     }
 
+    fn jwt_table(&self, out: &mut String) {
+        let workloads = &self.settings.workloads;
+        if !(workloads.contains(&Workload::Stateless) && workloads.contains(&Workload::StatelessJwt)) {
+            return;
+        }
+        out.push_str(
+            "## What verifying a JWT costs (same run)\n\n\
+             The JWT gateway runs the `jwt` handler before `mcp` (RS256 keys from the mock key service, \
+             one token for the run: verified once, then served from the token cache).\n\n\
+             | conc | gateway with JWT / gateway without, req/s | added p50 with JWT (ms) | added p50 without (ms) |\n\
+             | ---: | ---: | ---: | ---: |\n",
+        );
+        for &c in &self.settings.concurrency {
+            let _ = writeln!(
+                out,
+                "| {c} | {} | {} | {} |",
+                show(&self.jwt_ratio(c), 1.0, 2),
+                show(
+                    &self.added(Workload::StatelessJwt, c, Target::Gateway, |r| r.p50_us),
+                    MS,
+                    2
+                ),
+                show(
+                    &self.added(Workload::Stateless, c, Target::Gateway, |r| r.p50_us),
+                    MS,
+                    2
+                ),
+            );
+        }
+        out.push('\n');
+    }
+
     fn paired_nginx_direct(&self, w: Workload, c: usize) -> Vec<f64> {
         self.cell(w, c, Target::Nginx)
             .filter_map(|n| {
@@ -264,6 +310,7 @@ impl Results {
         let added_nginx = median(self.added(w, c, Target::Nginx, |r| r.p50_us));
         let rss_ready = median(self.start_values(|s| Some(s.idle_rss_kib as f64))) * MIB;
         let start = median(self.start_values(|s| Some(s.ready_ms)));
+        let jwt = median(self.jwt_ratio(c));
         // A comparison with NaN (nothing measured) is false: say so rather than "NOT met".
         let mark = |ok: bool, text: &str| match (ok, text.contains("NaN")) {
             (_, true) => "not measured",
@@ -295,6 +342,10 @@ impl Results {
                 ),
             ),
             (start <= 30.0, format!("start to ready median {start:.1} ms (<= 30 ms)")),
+            (
+                jwt >= 0.9,
+                format!("stateless tools/call with JWT c={c}: {jwt:.2}x the throughput without (>= 0.90x)"),
+            ),
         ];
         for (ok, text) in lines {
             let _ = writeln!(out, "- {}: {text}", mark(ok, &text));

@@ -47,9 +47,15 @@ fn raw_request(method: &str, path: &str, headers: &[(&str, String)], body: Optio
     out.into_bytes()
 }
 
-/// The stateless tools/call every workload's gateway target also answers.
-pub fn stateless_call() -> Vec<u8> {
-    let s = spec(Workload::Stateless, Target::Gateway, Vec::new());
+/// The stateless tools/call every workload's gateway target also answers (with `token` as
+/// a bearer token when given).
+pub fn stateless_call(token: Option<&str>) -> Vec<u8> {
+    let workload = if token.is_some() {
+        Workload::StatelessJwt
+    } else {
+        Workload::Stateless
+    };
+    let s = spec(workload, Target::Gateway, Vec::new(), token.unwrap_or_default());
     raw_request(s.method, s.path, &s.headers, s.body.as_deref())
 }
 
@@ -169,7 +175,7 @@ mod tests {
 
     #[test]
     fn requests_carry_their_length() {
-        let text = String::from_utf8(stateless_call()).unwrap();
+        let text = String::from_utf8(stateless_call(None)).unwrap();
         let body = text.split("\r\n\r\n").nth(1).unwrap();
         assert!(text.contains(&format!("Content-Length: {}\r\n", body.len())));
         assert!(text.contains("Mcp-Name: echo\r\n"));

@@ -228,11 +228,12 @@ mod tests {
             Workload::Legacy,
             Target::Direct,
             vec!["s-1".into(), "s-2".into()],
+            "",
         ));
         assert!(s.contains("\"s-1\",") && s.contains("\"s-2\","));
         assert!(s.contains("[\"MCP-Protocol-Version\"] = \"2025-11-25\""));
         assert!(s.contains("check_result = true"));
-        let health = script(&spec(Workload::Health, Target::Gateway, Vec::new()));
+        let health = script(&spec(Workload::Health, Target::Gateway, Vec::new(), ""));
         assert!(health.contains("body = nil") && health.contains("check_result = false"));
     }
 }
