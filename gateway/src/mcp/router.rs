@@ -70,6 +70,8 @@ pub struct Router {
     forward: Vec<HeaderName>,
     server_info: Implementation,
     policy: Option<Arc<AccessPolicy>>,
+    /// Stands in for session tables where a backend keeps no session (never written).
+    no_sessions: LegacySessions,
 }
 
 /// rmcp's version type from a configured (validated) version string.
@@ -112,6 +114,7 @@ impl Router {
             forward,
             server_info: Implementation::new("light-gateway", env!("CARGO_PKG_VERSION")),
             policy: policy.filter(|p| p.enabled()),
+            no_sessions: LegacySessions::default(),
         }
     }
 
@@ -303,7 +306,7 @@ impl Router {
         mode: Answer,
     ) -> Result<Reply, McpError> {
         match method {
-            "tools/list" => Ok(answer(&wire::result_frame(id, &self.list(false, request)), mode)),
+            "tools/list" => Ok(answer(&self.list(id, false, request), mode)),
             "ping" => Ok(answer(&wire::result_frame(id, "{}"), mode)),
             "tools/call" => self.tools_call(id, call, Owner::Frontend(session), request, mode).await,
             other => Err(McpError::MethodNotFound(other.to_string())),
@@ -332,11 +335,10 @@ impl Router {
                     mode,
                 ))
             }
-            "tools/list" => Ok(answer(&wire::result_frame(id, &self.list(true, request)), mode)),
+            "tools/list" => Ok(answer(&self.list(id, true, request), mode)),
             "ping" => Ok(answer(&wire::result_frame(id, r#"{"resultType":"complete"}"#), mode)),
             "tools/call" => {
-                let caller = request.principal.as_ref().map_or("", |p| p.binding.as_str());
-                self.tools_call(id, call, Owner::Bridge(caller.to_string()), request, mode)
+                self.tools_call(id, call, Owner::Bridge(request.principal.clone()), request, mode)
                     .await
             }
             "initialize" => Err(McpError::UnsupportedVersion(
@@ -352,8 +354,8 @@ impl Router {
 enum Owner {
     /// The legacy frontend session's own.
     Frontend(Arc<Session>),
-    /// The gateway's bridge sessions of this caller (stateless clients; `""` when anonymous).
-    Bridge(String),
+    /// The gateway's bridge sessions of this caller (stateless clients; anonymous ones share).
+    Bridge(Option<Arc<Principal>>),
 }
 
 impl Owner {
@@ -367,29 +369,29 @@ impl Owner {
 }
 
 impl Router {
-    /// tools/list for `request`'s caller: only the tools the access policy lets it call.
-    fn list(&self, stateless: bool, request: &HttpRequest<'_>) -> String {
+    /// The tools/list answer frame for `request`'s caller: only the tools the access policy lets
+    /// it call (the precomputed list when there is no policy).
+    fn list(&self, id: &RawValue, stateless: bool, request: &HttpRequest<'_>) -> Bytes {
         let tools = self.tools.load();
         let Some(policy) = &self.policy else {
-            return tools.list_json(stateless).to_string();
+            return wire::result_frame(id, tools.list_json(stateless));
         };
         let caller = Caller {
             principal: request.principal.as_deref(),
             headers: request.headers,
         };
         let budget = policy.max_cel_evaluations();
-        tools
-            .list_json_filtered(stateless, |i, tool| {
-                budget.is_none_or(|n| i < n)
-                    && policy.visible(
-                        ToolRef {
-                            name: &tool.name,
-                            endpoint: &tool.endpoint,
-                        },
-                        caller,
-                    )
-            })
-            .into_owned()
+        let listed = tools.list_json_filtered(stateless, |i, tool| {
+            budget.is_none_or(|n| i < n)
+                && policy.visible(
+                    ToolRef {
+                        name: &tool.name,
+                        endpoint: &tool.endpoint,
+                    },
+                    caller,
+                )
+        });
+        wire::result_frame(id, &listed)
     }
 
     fn forwarded(&self, headers: &HeaderMap) -> Vec<(HeaderName, HeaderValue)> {
@@ -461,8 +463,11 @@ impl Router {
             let bridged;
             let sessions: &LegacySessions = match &owner {
                 Owner::Frontend(session) => &session.backends,
+                // Stateless and HTTP backends keep no session: no table is looked up for them.
+                Owner::Bridge(_) if !legacy_backend => &router.no_sessions,
                 Owner::Bridge(caller) => {
-                    let (set, expired) = router.backends.bridge.for_caller(caller);
+                    let key = caller.as_deref().map_or("", |p| p.binding.as_str());
+                    let (set, expired) = router.backends.bridge.for_caller(key);
                     router.backends.close_sessions(expired);
                     bridged = set;
                     &bridged
