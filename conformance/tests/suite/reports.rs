@@ -27,7 +27,10 @@ async fn local_target_passes_every_check_that_needs_no_kubernetes_and_skips_the_
     for r in &summary.results {
         let check = ALL.iter().find(|c| c.id == r.id).unwrap();
         let needs_more = !check.features.is_empty();
-        if check.features.contains(&light_gateway_conformance::check::Feature::ProtectedMcp) {
+        if check
+            .features
+            .contains(&light_gateway_conformance::check::Feature::ProtectedMcp)
+        {
             assert!(
                 matches!(&r.outcome, Outcome::Skipped { reason } if reason.contains("does not protect MCP")),
                 "{}: {:?}",
