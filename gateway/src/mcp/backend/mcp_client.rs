@@ -76,12 +76,8 @@ async fn stateless_call(
     call: &Call<'_>,
 ) -> Result<String, CallError> {
     let version = STATELESS_VERSIONS[0];
-    let body = tools_call_body(
-        NEXT_ID.fetch_add(1, Ordering::Relaxed),
-        &tool.backend_name,
-        call.arguments.get(),
-        Some(version),
-    );
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    let body = tools_call_body(id, &tool.backend_name, call.arguments.get(), Some(version));
     let response = post(client, url, call, body)
         .header(HEADER_PROTOCOL_VERSION, version)
         .header(HEADER_METHOD, "tools/call")
@@ -95,7 +91,7 @@ async fn stateless_call(
             error_text(response).await
         )));
     }
-    response::read(response, url, max, call.notifications).await
+    response::read(response, url, max, id, call.notifications).await
 }
 
 async fn legacy_call(
@@ -112,15 +108,11 @@ async fn legacy_call(
             .get_or_try_init(|| initialize(client, max, url, call))
             .await?
             .clone();
-        let body = tools_call_body(
-            NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            &tool.backend_name,
-            call.arguments.get(),
-            None,
-        );
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        let body = tools_call_body(id, &tool.backend_name, call.arguments.get(), None);
         let mut request = post(client, url, call, body).header(HEADER_PROTOCOL_VERSION, &session.version);
-        if let Some(id) = &session.id {
-            request = request.header(HEADER_SESSION_ID, id);
+        if let Some(session_id) = &session.id {
+            request = request.header(HEADER_SESSION_ID, session_id);
         }
         let response = request.send().await.map_err(|e| transport_error(url, &e))?;
         // A backend that forgot the session (restart, expiry) answers 404: start a new one once.
@@ -134,7 +126,7 @@ async fn legacy_call(
                 error_text(response).await
             )));
         }
-        return response::read(response, url, max, call.notifications).await;
+        return response::read(response, url, max, id, call.notifications).await;
     }
     Err(CallError::Backend(format!("backend {url} lost the session twice")))
 }
@@ -167,7 +159,7 @@ async fn initialize(
         .get(HEADER_SESSION_ID)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let result = response::read(response, url, max, None).await.map_err(|e| match e {
+    let result = response::read(response, url, max, 0, None).await.map_err(|e| match e {
         CallError::JsonRpc(raw) => CallError::Backend(format!("backend {url} refused initialize: {}", raw.get())),
         other => other,
     })?;
@@ -227,7 +219,7 @@ pub async fn list_tools(
                 .send()
                 .await
                 .map_err(|e| transport_error(url, &e))?;
-            response::read(response, url, max, None).await
+            response::read(response, url, max, id, None).await
         }
         BackendProtocol::Legacy => {
             let session = initialize(client, max, url, &call).await?;
@@ -237,7 +229,7 @@ pub async fn list_tools(
                 request = request.header(HEADER_SESSION_ID, sid);
             }
             let response = request.send().await.map_err(|e| transport_error(url, &e))?;
-            let result = response::read(response, url, max, None).await;
+            let result = response::read(response, url, max, id, None).await;
             delete_session(client, url.as_str(), &session).await;
             result
         }

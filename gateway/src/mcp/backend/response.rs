@@ -1,5 +1,11 @@
 //! Reading an MCP backend's answer: one JSON body, or an SSE stream read event by event (with
 //! notifications passed on as they arrive) until the response to our request.
+//!
+//! Only the reply to the request sent counts: a response carrying another id (or none) is a
+//! backend error, never passed through. Of the other messages only `notifications/*` reach the
+//! client, re-serialised on one line (an SSE `data:` spanning lines would break the client's
+//! framing); requests from the backend (sampling, elicitation) are dropped, since no answer of
+//! the client could be routed back to the backend.
 
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -13,6 +19,8 @@ use crate::mcp::wire::sse_event;
 /// The parts of a backend message the gateway looks at.
 #[derive(Deserialize)]
 struct Message<'a> {
+    #[serde(default, borrow)]
+    id: Option<&'a RawValue>,
     #[serde(default, borrow)]
     method: Option<&'a str>,
     #[serde(default, borrow)]
@@ -28,28 +36,58 @@ enum Seen {
     Other,
 }
 
-fn classify(data: &[u8], url: &url::Url) -> Seen {
-    match serde_json::from_slice::<Message>(data) {
-        Ok(Message { error: Some(error), .. }) => Seen::Answer(Err(CallError::JsonRpc(error.to_owned()))),
-        Ok(Message {
-            result: Some(result), ..
-        }) => Seen::Answer(Ok(result.get().to_string())),
-        Ok(Message { method: Some(_), .. }) => Seen::Notification,
-        Ok(_) => Seen::Other,
-        Err(e) => Seen::Answer(Err(CallError::Backend(format!(
-            "backend {url} sent a message that is not JSON-RPC: {e}"
-        )))),
+fn classify(data: &[u8], url: &url::Url, expected: u64) -> Seen {
+    let message = match serde_json::from_slice::<Message>(data) {
+        Ok(message) => message,
+        Err(e) => {
+            return Seen::Answer(Err(CallError::Backend(format!(
+                "backend {url} sent a message that is not JSON-RPC: {e}"
+            ))));
+        }
+    };
+    if let Some(method) = message.method {
+        return if message.id.is_none() && method.starts_with("notifications/") {
+            Seen::Notification
+        } else {
+            Seen::Other
+        };
+    }
+    if message.result.is_none() && message.error.is_none() {
+        return Seen::Other;
+    }
+    let id = message.id.map_or("none", |id| id.get().trim());
+    if id.parse::<u64>().ok() != Some(expected) {
+        let error: String = message
+            .error
+            .map(|e| format!(" (its error: {})", e.get().chars().take(200).collect::<String>()))
+            .unwrap_or_default();
+        return Seen::Answer(Err(CallError::Backend(format!(
+            "backend {url} answered with id {id}, not the id {expected} of the request{error}"
+        ))));
+    }
+    match (message.error, message.result) {
+        (Some(error), _) => Seen::Answer(Err(CallError::JsonRpc(error.to_owned()))),
+        (None, Some(result)) => Seen::Answer(Ok(result.get().to_string())),
+        (None, None) => Seen::Other,
     }
 }
 
-/// Reads the answer to the request just sent.
+/// A notification as one SSE event, its JSON re-serialised on one line.
+fn notification_event(data: &[u8]) -> Option<Bytes> {
+    let value: serde_json::Value = serde_json::from_slice(data).ok()?;
+    Some(sse_event(value.to_string().as_bytes()))
+}
+
+/// Reads the answer to the request just sent with id `expected`.
 ///
 /// # Errors
-/// Too large, not JSON-RPC, a stream that ended early, or the backend's JSON-RPC error.
+/// Too large, not JSON-RPC, a reply with another id, a stream that ended early, or the
+/// backend's JSON-RPC error.
 pub async fn read(
     response: reqwest::Response,
     url: &url::Url,
     max: usize,
+    expected: u64,
     notifications: Option<&mpsc::Sender<Bytes>>,
 ) -> Result<String, CallError> {
     let too_large = || CallError::Backend(format!("backend {url} answer exceeds maxResponseBodyBytes ({max})"));
@@ -66,7 +104,7 @@ pub async fn read(
         let body = read_capped(response, max)
             .await
             .map_err(|e| e.unwrap_or_else(too_large))?;
-        return match classify(&body, url) {
+        return match classify(&body, url, expected) {
             Seen::Answer(answer) => answer,
             _ => Err(CallError::Backend(format!("backend {url} answered without a result"))),
         };
@@ -87,12 +125,12 @@ pub async fn read(
         if seen > max {
             return Err(too_large());
         }
-        match classify(data.as_bytes(), url) {
+        match classify(data.as_bytes(), url, expected) {
             Seen::Answer(answer) => return answer,
             Seen::Notification => {
-                if let Some(tx) = notifications {
+                if let (Some(tx), Some(event)) = (notifications, notification_event(data.as_bytes())) {
                     // A client that went away only loses notifications; the call goes on.
-                    let _ = tx.send(sse_event(data.as_bytes())).await;
+                    let _ = tx.send(event).await;
                 }
             }
             Seen::Other => {}
@@ -129,4 +167,73 @@ pub async fn error_text(response: reqwest::Response) -> String {
         if body.is_empty() { "" } else { ": " },
         body
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use rstest::rstest;
+
+    use super::*;
+
+    fn url() -> url::Url {
+        url::Url::parse("http://backend:8080/mcp").unwrap()
+    }
+
+    fn answer(data: &str) -> Result<String, String> {
+        match classify(data.as_bytes(), &url(), 7) {
+            Seen::Answer(Ok(result)) => Ok(result),
+            Seen::Answer(Err(CallError::JsonRpc(error))) => Err(format!("jsonrpc {}", error.get())),
+            Seen::Answer(Err(CallError::Backend(reason))) => Err(reason),
+            Seen::Notification => Err("notification".into()),
+            Seen::Other => Err("other".into()),
+        }
+    }
+
+    #[test]
+    fn the_reply_to_the_request_is_the_answer() {
+        assert_eq!(
+            answer(r#"{"jsonrpc":"2.0","id":7,"result":{"x":1}}"#),
+            Ok(r#"{"x":1}"#.into())
+        );
+        assert_eq!(
+            answer(r#"{"jsonrpc":"2.0","id":7,"error":{"code":-32602,"message":"m"}}"#),
+            Err(r#"jsonrpc {"code":-32602,"message":"m"}"#.into())
+        );
+    }
+
+    #[rstest]
+    #[case::another_id(r#"{"jsonrpc":"2.0","id":8,"result":{}}"#, "id 8")]
+    #[case::a_string_id(r#"{"jsonrpc":"2.0","id":"7","result":{}}"#, "id \"7\"")]
+    #[case::no_id(r#"{"jsonrpc":"2.0","result":{}}"#, "id none")]
+    #[case::error_without_id(r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"bad"}}"#, "id none")]
+    fn a_reply_with_another_id_is_a_backend_error(#[case] data: &str, #[case] named: &str) {
+        let reason = answer(data).unwrap_err();
+        assert!(reason.contains(named) && reason.contains("not the id 7"), "{reason}");
+    }
+
+    #[rstest]
+    #[case::progress(
+        r#"{"jsonrpc":"2.0","method":"notifications/progress","params":{"progress":1}}"#,
+        "notification"
+    )]
+    #[case::a_request_from_the_backend(
+        r#"{"jsonrpc":"2.0","id":1,"method":"sampling/createMessage","params":{}}"#,
+        "other"
+    )]
+    #[case::a_method_that_is_no_notification(r#"{"jsonrpc":"2.0","method":"ping"}"#, "other")]
+    #[case::neither(r#"{"jsonrpc":"2.0"}"#, "other")]
+    fn only_notifications_are_passed_on(#[case] data: &str, #[case] seen: &str) {
+        assert_eq!(answer(data), Err(seen.to_string()));
+    }
+
+    #[test]
+    fn notifications_are_re_serialised_on_one_line() {
+        let event =
+            notification_event(b"{\n  \"jsonrpc\": \"2.0\",\n  \"method\": \"notifications/progress\"\n}").unwrap();
+        assert_eq!(
+            &event[..],
+            b"event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\"}\n\n"
+        );
+        assert!(notification_event(b"{broken").is_none());
+    }
 }
