@@ -54,13 +54,13 @@ conformance: build venv ## run the conformance suite (kind, else docker, else lo
 base-image: ## make debian:bookworm-slim from Debian packages when no registry can supply it
 	./scripts/base-image.sh debian:bookworm-slim
 
-image: ## build light-gateway:<version> and light-gateway-fixtures:<version> (release binaries, no registry needed)
+image: ## build light-gateway:<version> (dist build) and light-gateway-fixtures:<version> (release), no registry needed
 	./scripts/image.sh
 
 run-local: build ## run the gateway against the mock config-server and controller on 127.0.0.1
 	./scripts/run-local.sh
 
-bench: ## measure the gateway against a direct call and nginx (release builds, wrk; a few minutes) into bench/results/
+bench: ## measure the gateway (dist build) against a direct call and nginx (wrk; about 16 minutes) into bench/results/
 	./scripts/bench.sh
 
 clean: ## remove build output

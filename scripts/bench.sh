@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# make bench: release builds of the gateway, the fixtures and the bench driver, then the driver
+# make bench: the gateway as shipped (`dist` profile), release builds of the fixtures and the
+# bench driver (a separate cargo call, so features do not unify into the gateway), then the driver
 # (bench/src/main.rs), which starts everything on 127.0.0.1 and writes bench/results/.
 # Installs wrk, nginx-light and a TTF font (for the chart) from Debian packages when missing.
 # Settings (environment): BENCH_DURATION (s, 5), BENCH_WARMUP (s, 1), BENCH_RUNS (3),
@@ -22,9 +23,11 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 cargo="${CARGO:-cargo}"
-"$cargo" build --release -p light-gateway -p light-gateway-fixtures -p light-gateway-bench --bins
+"$cargo" build --profile dist -p light-gateway --bin light-gateway
+"$cargo" build --release -p light-gateway-fixtures -p light-gateway-bench --bins
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
 
 echo "bench: load before the start: $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min), $(nproc) cores"
 # shellcheck disable=SC2086
-exec "$target_dir/release/light-gateway-bench" --bin-dir "$target_dir/release" ${BENCH_ARGS:-}
+exec "$target_dir/release/light-gateway-bench" --bin-dir "$target_dir/release" \
+  --gateway-bin "$target_dir/dist/light-gateway" ${BENCH_ARGS:-}

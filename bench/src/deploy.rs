@@ -24,8 +24,10 @@ const ENV: &str = "test";
 /// Where the programs are.
 #[derive(Debug, Clone)]
 pub struct Programs {
-    /// Directory of the release binaries (light-gateway and the mocks).
+    /// Directory of the release binaries (the mocks).
     pub bin_dir: PathBuf,
+    /// The gateway under test.
+    pub gateway: PathBuf,
     /// nginx.
     pub nginx: PathBuf,
 }
@@ -232,7 +234,7 @@ impl Deployment {
         std::fs::create_dir_all(app.path().join("config"))?;
         let values = bootstrap_values(&self.config_server.main, &self.controller.main, port, service_id);
         std::fs::write(app.path().join("config/values.yml"), values)?;
-        let mut cmd = Command::new(self.programs.bin("light-gateway")?);
+        let mut cmd = Command::new(&self.programs.gateway);
         cmd.current_dir(app.path())
             .env("LIGHT_PORTAL_AUTHORIZATION", token(service_id))
             .env("RUST_LOG", "info")

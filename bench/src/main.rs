@@ -59,9 +59,12 @@ struct Args {
     /// Requests checked in full (status and body) before each measurement.
     #[arg(long, default_value_t = 20)]
     verify_samples: usize,
-    /// Directory of the release binaries.
+    /// Directory of the release binaries (the mocks).
     #[arg(long, env = "BENCH_BIN_DIR", default_value = "target/release")]
     bin_dir: PathBuf,
+    /// The gateway binary under test (default: `light-gateway` in `--bin-dir`).
+    #[arg(long, env = "BENCH_GATEWAY_BIN")]
+    gateway_bin: Option<PathBuf>,
     /// Where the results go.
     #[arg(long, env = "BENCH_OUT", default_value = "bench/results")]
     out: PathBuf,
@@ -98,9 +101,19 @@ fn main() -> Result<()> {
     let nginx = find_program(&args.nginx, &["/usr/sbin", "/usr/local/sbin"])?;
     eprintln!("bench: measuring how busy the machine is before starting anything (1 s)");
     let outside = machine::busy_share(Duration::from_secs(1));
+    let bin_dir = std::fs::canonicalize(&args.bin_dir)
+        .with_context(|| format!("{}: build the release binaries first", args.bin_dir.display()))?;
+    let gateway = args
+        .gateway_bin
+        .clone()
+        .unwrap_or_else(|| bin_dir.join("light-gateway"));
+    if !gateway.is_file() {
+        bail!("{} is missing: build it first (make bench does)", gateway.display());
+    }
+    eprintln!("bench: gateway under test {}", gateway.display());
     let programs = Programs {
-        bin_dir: std::fs::canonicalize(&args.bin_dir)
-            .with_context(|| format!("{}: build the release binaries first", args.bin_dir.display()))?,
+        bin_dir,
+        gateway,
         nginx: nginx.clone(),
     };
     let deployment = Deployment::start(programs)?;
