@@ -284,27 +284,11 @@ fn an_unreachable_key_service_fails_closed_then_heals() {
 #[case::stateless(true)]
 #[tokio::test(flavor = "multi_thread")]
 async fn the_rmcp_client_calls_with_a_bearer_token(#[case] stateless: bool) {
-    use rmcp::model::{CallToolRequestParams, ClientConfig, ProtocolVersion};
-    use rmcp::transport::StreamableHttpClientTransport;
-    use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-    use rmcp::{ClientLifecycleMode, ClientServiceExt};
+    use rmcp::model::CallToolRequestParams;
 
     let d = tokio::task::spawn_blocking(|| deploy_auth("")).await.unwrap();
     let token = tokio::task::block_in_place(|| d.token(json!({"sub": "agent", "role": "teller"})));
-    light_gateway::tls::install_crypto_provider();
-    let http = reqwest::Client::builder().no_proxy().build().unwrap();
-    let config = StreamableHttpClientTransportConfig::with_uri(d.url.as_str()).auth_header(token);
-    let lifecycle = if stateless {
-        ClientLifecycleMode::Discover {
-            preferred_versions: vec![ProtocolVersion::V_2026_07_28],
-        }
-    } else {
-        ClientLifecycleMode::Initialize
-    };
-    let client = ClientConfig::default()
-        .serve_with_lifecycle(StreamableHttpClientTransport::with_client(http, config), lifecycle)
-        .await
-        .expect("the client connects with its token");
+    let client = support::mcp::rmcp_client(&d.url, stateless, Some(token)).await;
     let mut listed: Vec<String> = client
         .list_all_tools()
         .await

@@ -14,10 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use rmcp::model::{CallToolRequestParams, ClientConfig, ProtocolVersion};
-use rmcp::transport::StreamableHttpClientTransport;
-use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use rmcp::{ClientLifecycleMode, ClientServiceExt};
+use rmcp::model::CallToolRequestParams;
 use rstest::rstest;
 use serde_json::{Value, json};
 use support::mcp::HANDLERS;
@@ -177,21 +174,7 @@ fn the_official_python_sdk_client_works_with_both_backends_in_both_eras(#[case] 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_rmcp_client_works_with_both_backends_in_both_eras(#[case] stateless: bool) {
     let m = tokio::task::spawn_blocking(matrix).await.unwrap();
-    light_gateway::tls::install_crypto_provider();
-    let http = reqwest::Client::builder().no_proxy().build().unwrap();
-    let transport =
-        StreamableHttpClientTransport::with_client(http, StreamableHttpClientTransportConfig::with_uri(m.url.as_str()));
-    let lifecycle = if stateless {
-        ClientLifecycleMode::Discover {
-            preferred_versions: vec![ProtocolVersion::V_2026_07_28],
-        }
-    } else {
-        ClientLifecycleMode::Initialize
-    };
-    let client = ClientConfig::default()
-        .serve_with_lifecycle(transport, lifecycle)
-        .await
-        .expect("rmcp connects");
+    let client = support::mcp::rmcp_client(&m.url, stateless, None).await;
     let listed: Vec<String> = client
         .list_all_tools()
         .await

@@ -3,27 +3,13 @@
 
 mod support;
 
-use rmcp::model::{CallToolRequestParams, ClientConfig, ProtocolVersion};
+use rmcp::model::{CallToolRequestParams, ClientConfig};
 use rmcp::service::{RoleClient, RunningService};
-use rmcp::transport::StreamableHttpClientTransport;
-use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use rmcp::{ClientLifecycleMode, ClientServiceExt};
 use rstest::rstest;
 use serde_json::{Value, json};
-use support::mcp::{deploy, first_text};
+use support::mcp::{deploy, first_text, rmcp_client};
 
 type Client = RunningService<RoleClient, ClientConfig>;
-
-async fn connect(url: &str, lifecycle: ClientLifecycleMode) -> Client {
-    light_gateway::tls::install_crypto_provider();
-    let http = reqwest::Client::builder().no_proxy().build().unwrap();
-    let transport =
-        StreamableHttpClientTransport::with_client(http, StreamableHttpClientTransportConfig::with_uri(url));
-    ClientConfig::default()
-        .serve_with_lifecycle(transport, lifecycle)
-        .await
-        .expect("client connects through the gateway")
-}
 
 async fn call(client: &Client, tool: &str, arguments: Value) -> Value {
     let Value::Object(arguments) = arguments else {
@@ -36,23 +22,13 @@ async fn call(client: &Client, tool: &str, arguments: Value) -> Value {
     serde_json::to_value(result).unwrap()
 }
 
-fn lifecycle(stateless: bool) -> ClientLifecycleMode {
-    if stateless {
-        ClientLifecycleMode::Discover {
-            preferred_versions: vec![ProtocolVersion::V_2026_07_28],
-        }
-    } else {
-        ClientLifecycleMode::Initialize
-    }
-}
-
 #[rstest]
 #[case::legacy(false)]
 #[case::stateless(true)]
 #[tokio::test(flavor = "multi_thread")]
 async fn rmcp_client_lists_and_calls_through_the_gateway(#[case] stateless: bool) {
     let deployment = deploy("");
-    let client = connect(&deployment.url, lifecycle(stateless)).await;
+    let client = rmcp_client(&deployment.url, stateless, None).await;
 
     let mut names: Vec<String> = client
         .list_all_tools()
@@ -86,7 +62,7 @@ async fn rmcp_client_lists_and_calls_through_the_gateway(#[case] stateless: bool
 #[tokio::test(flavor = "multi_thread")]
 async fn aggregated_tools_are_listed_and_called_with_their_prefix() {
     let deployment = deploy("");
-    let client = connect(&deployment.url, lifecycle(false)).await;
+    let client = rmcp_client(&deployment.url, false, None).await;
     let added = call(&client, "b_add", json!({"a": 40, "b": 2})).await;
     assert_eq!(added["structuredContent"]["sum"], 42, "{added}");
     let echoed = call(&client, "b_echo", json!({})).await;

@@ -73,3 +73,33 @@ pub fn deploy(extra: &str) -> McpDeployment {
 pub fn first_text(result: &Value) -> String {
     result["content"][0]["text"].as_str().unwrap_or_default().to_string()
 }
+
+/// rmcp's own client through the gateway at `url`: the 2026-07-28 lifecycle (`discover`) when
+/// `stateless`, else `initialize`; `bearer` as `Authorization: Bearer` when given.
+pub async fn rmcp_client(
+    url: &str,
+    stateless: bool,
+    bearer: Option<String>,
+) -> rmcp::service::RunningService<rmcp::service::RoleClient, rmcp::model::ClientConfig> {
+    use rmcp::transport::StreamableHttpClientTransport;
+    use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+    use rmcp::{ClientLifecycleMode, ClientServiceExt};
+
+    light_gateway::tls::install_crypto_provider();
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let mut config = StreamableHttpClientTransportConfig::with_uri(url);
+    if let Some(token) = bearer {
+        config = config.auth_header(token);
+    }
+    let lifecycle = if stateless {
+        ClientLifecycleMode::Discover {
+            preferred_versions: vec![rmcp::model::ProtocolVersion::V_2026_07_28],
+        }
+    } else {
+        ClientLifecycleMode::Initialize
+    };
+    rmcp::model::ClientConfig::default()
+        .serve_with_lifecycle(StreamableHttpClientTransport::with_client(http, config), lifecycle)
+        .await
+        .expect("the rmcp client connects through the gateway")
+}
