@@ -49,8 +49,8 @@ impl Source {
     /// # Errors
     /// The backend's tools/list failed.
     pub async fn fetch(&self, backends: &Backends) -> Result<Vec<(Tool, Listing)>, String> {
-        let client = backends.client_for(self.allow_private);
-        let listed = mcp_client::list_tools(client, backends.max_response(), &self.url, self.protocol)
+        let pool = backends.pool_for(self.allow_private);
+        let listed = mcp_client::list_tools(pool, backends.max_response(), &self.url, self.protocol)
             .await
             .map_err(|e| match e {
                 super::backend::CallError::Backend(reason) => reason,

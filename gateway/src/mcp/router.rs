@@ -54,9 +54,6 @@ pub enum RouterError {
     /// A config rule is broken.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
-    /// The backend clients could not be built.
-    #[error("failed to build the backend clients: {0}")]
-    Client(#[from] reqwest::Error),
 }
 
 /// The MCP router.

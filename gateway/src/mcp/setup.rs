@@ -68,7 +68,7 @@ pub fn build(
         tls,
         config.max_response_body_bytes,
         Duration::from_millis(config.session_idle_timeout_ms),
-    )?;
+    );
     info!(path = %config.path, tools = static_tools.len(), aggregated = sources.len(), "MCP router on");
     let router = Arc::new(Router::new(
         config,

@@ -2,63 +2,73 @@
 //! (GET/DELETE); the answer becomes a tool result with the text and, for a JSON object,
 //! `structuredContent` too. A non-2xx answer is a tool result with `isError: true`.
 
-use futures_util::StreamExt;
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request, StatusCode};
+use http_body_util::Full;
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::{Map, Value};
 
+use super::pool::{Pool, ReadError};
 use super::{Call, CallError, transport_error};
 use crate::mcp::config::HttpMethod;
+
+const JSON: HeaderValue = HeaderValue::from_static("application/json");
 
 /// Calls the HTTP API at `url`.
 ///
 /// # Errors
 /// [`CallError::Backend`] when there is no usable answer.
 pub async fn call(
-    client: &reqwest::Client,
+    pool: &Pool,
     max: usize,
     url: &url::Url,
     method: HttpMethod,
     call: &Call<'_>,
 ) -> Result<String, CallError> {
-    let mut request = match method {
+    let (verb, target, body) = match method {
         HttpMethod::Get | HttpMethod::Delete => {
             let args: Map<String, Value> = serde_json::from_str(call.arguments.get()).unwrap_or_default();
             let verb = if method == HttpMethod::Get {
-                reqwest::Method::GET
+                Method::GET
             } else {
-                reqwest::Method::DELETE
+                Method::DELETE
             };
-            client.request(verb, url.clone()).query(&query_pairs(&args))
+            let mut target = url.clone();
+            let pairs = query_pairs(&args);
+            if !pairs.is_empty() {
+                target.query_pairs_mut().extend_pairs(pairs);
+            }
+            (verb, Some(target), Bytes::new())
         }
         HttpMethod::Post | HttpMethod::Put | HttpMethod::Patch => {
             let verb = match method {
-                HttpMethod::Post => reqwest::Method::POST,
-                HttpMethod::Put => reqwest::Method::PUT,
-                _ => reqwest::Method::PATCH,
+                HttpMethod::Post => Method::POST,
+                HttpMethod::Put => Method::PUT,
+                _ => Method::PATCH,
             };
-            client
-                .request(verb, url.clone())
-                .header(http::header::CONTENT_TYPE, "application/json")
-                .body(call.arguments.get().to_string())
+            (verb, None, Bytes::copy_from_slice(call.arguments.get().as_bytes()))
         }
     };
-    request = request.header(http::header::ACCEPT, "application/json");
+    let has_body = !body.is_empty();
+    let mut request = Request::new(Full::new(body));
+    *request.method_mut() = verb;
+    let headers = request.headers_mut();
+    if has_body {
+        headers.insert(http::header::CONTENT_TYPE, JSON);
+    }
+    headers.insert(http::header::ACCEPT, JSON);
     for (name, value) in call.forward {
-        request = request.header(name, value);
+        headers.append(name.clone(), value.clone());
     }
-    let response = request.send().await.map_err(|e| transport_error(url, &e))?;
-    let status = response.status();
-    let mut body = Vec::new();
-    let mut stream = response.bytes_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| transport_error(url, &e))?;
-        if body.len() + chunk.len() > max {
-            return Err(CallError::Backend(format!(
-                "backend {url} answer exceeds maxResponseBodyBytes ({max})"
-            )));
+    let target = target.as_ref().unwrap_or(url);
+    let answer = pool.send(target, request).await.map_err(|e| transport_error(url, &e))?;
+    let status = answer.status;
+    let body = answer.read_capped(max).await.map_err(|e| match e {
+        ReadError::TooLarge(_) => {
+            CallError::Backend(format!("backend {url} answer exceeds maxResponseBodyBytes ({max})"))
         }
-        body.extend_from_slice(&chunk);
-    }
+        ReadError::Body(e) => CallError::Backend(format!("backend {url} answer broke off: {e}")),
+    })?;
     let result = to_result(status, &body);
     serde_json::to_string(&result).map_err(|e| CallError::Backend(e.to_string()))
 }
@@ -76,7 +86,7 @@ fn query_pairs(args: &Map<String, Value>) -> Vec<(String, String)> {
         .collect()
 }
 
-fn to_result(status: reqwest::StatusCode, body: &[u8]) -> CallToolResult {
+fn to_result(status: StatusCode, body: &[u8]) -> CallToolResult {
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
     let text = match &parsed {
         Some(v) => v.to_string(),
@@ -98,7 +108,7 @@ mod tests {
 
     #[test]
     fn json_object_answers_carry_structured_content() {
-        let r = serde_json::to_value(to_result(reqwest::StatusCode::OK, br#"{"a":1}"#)).unwrap();
+        let r = serde_json::to_value(to_result(StatusCode::OK, br#"{"a":1}"#)).unwrap();
         assert_eq!(r["structuredContent"], serde_json::json!({"a": 1}));
         assert_eq!(r["content"][0]["text"], r#"{"a":1}"#);
         assert!(r.get("isError").is_none_or(|e| e == false));
@@ -106,7 +116,7 @@ mod tests {
 
     #[test]
     fn failures_are_tool_errors_with_the_status() {
-        let r = serde_json::to_value(to_result(reqwest::StatusCode::BAD_GATEWAY, b"down")).unwrap();
+        let r = serde_json::to_value(to_result(StatusCode::BAD_GATEWAY, b"down")).unwrap();
         assert_eq!(r["isError"], true);
         assert_eq!(r["content"][0]["text"], "HTTP 502: down");
     }

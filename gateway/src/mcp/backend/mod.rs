@@ -1,9 +1,10 @@
 //! Backends: the gateway as an MCP client (legacy sessions or stateless) and as a JSON HTTP
-//! client. One pooled keep-alive client per SSRF policy serves every tool.
+//! client. One connection pool per SSRF policy serves every tool.
 
-mod guard;
+mod connector;
 pub mod http_tool;
 pub mod mcp_client;
+pub mod pool;
 mod response;
 
 use std::collections::HashMap;
@@ -14,6 +15,9 @@ use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
 use serde_json::value::RawValue;
 use tokio::sync::{OnceCell, mpsc};
+
+use self::connector::Connector;
+use self::pool::Pool;
 
 use super::tools::{Target, Tool};
 
@@ -137,44 +141,30 @@ pub struct Call<'a> {
     pub notifications: Option<&'a mpsc::Sender<Bytes>>,
 }
 
-/// The shared clients.
+/// The shared connection pools.
 pub struct Backends {
-    guarded: reqwest::Client,
-    open: reqwest::Client,
+    guarded: Pool,
+    /// Shared with the background tasks that close sessions.
+    open: Arc<Pool>,
     max_response: usize,
     /// Backend sessions for stateless clients reaching legacy backends (the bridge).
     pub bridge: BridgeSessions,
 }
 
 impl Backends {
-    /// Clients with `tls` trust, answers capped at `max_response` bytes; bridge sessions of a
+    /// Pools with `tls` trust, answers capped at `max_response` bytes; bridge sessions of a
     /// caller idle for `bridge_idle` are dropped.
-    ///
-    /// # Errors
-    /// The HTTP clients cannot be built.
-    pub fn new(tls: rustls::ClientConfig, max_response: usize, bridge_idle: Duration) -> Result<Self, reqwest::Error> {
-        let build = |guarded: bool| {
-            let mut builder = reqwest::Client::builder()
-                .use_preconfigured_tls(tls.clone())
-                .pool_idle_timeout(Duration::from_secs(90))
-                .pool_max_idle_per_host(256)
-                .tcp_nodelay(true)
-                .connect_timeout(Duration::from_secs(5));
-            if guarded {
-                builder = builder.dns_resolver(Arc::new(guard::PublicOnly));
-            }
-            builder.build()
-        };
-        Ok(Self {
-            guarded: build(true)?,
-            open: build(false)?,
+    pub fn new(tls: rustls::ClientConfig, max_response: usize, bridge_idle: Duration) -> Self {
+        Self {
+            guarded: Pool::new(Connector::new(tls.clone(), true)),
+            open: Arc::new(Pool::new(Connector::new(tls, false))),
             max_response,
             bridge: BridgeSessions::new(bridge_idle),
-        })
+        }
     }
 
-    fn client(&self, tool: &Tool) -> &reqwest::Client {
-        if tool.allow_private { &self.open } else { &self.guarded }
+    fn pool(&self, tool: &Tool) -> &Pool {
+        self.pool_for(tool.allow_private)
     }
 
     /// Calls `tool`; the result is the backend's raw `result` (MCP) or one the gateway built (HTTP).
@@ -182,7 +172,7 @@ impl Backends {
     /// # Errors
     /// [`CallError`].
     pub async fn call(&self, tool: &Tool, call: Call<'_>) -> Result<String, CallError> {
-        let client = self.client(tool);
+        let client = self.pool(tool);
         let work = async {
             match &tool.target {
                 Target::Mcp { url, protocol } => {
@@ -203,13 +193,13 @@ impl Backends {
     /// Ends legacy backend sessions (DELETE, best effort) in the background.
     pub fn close_sessions(&self, sessions: Vec<(String, BackendSession)>) {
         for (url, session) in sessions {
-            let client = self.open.clone();
-            tokio::spawn(async move { mcp_client::delete_session(&client, &url, &session).await });
+            let pool = self.open.clone();
+            tokio::spawn(async move { mcp_client::delete_session(&pool, &url, &session).await });
         }
     }
 
-    /// The client for listing an aggregated backend's tools.
-    pub fn client_for(&self, allow_private: bool) -> &reqwest::Client {
+    /// The pool for a target that may (or may not) be private.
+    pub fn pool_for(&self, allow_private: bool) -> &Pool {
         if allow_private { &self.open } else { &self.guarded }
     }
 
@@ -219,10 +209,8 @@ impl Backends {
     }
 }
 
-/// The request failed before any answer; names the URL without query.
-pub(crate) fn transport_error(url: &url::Url, error: &reqwest::Error) -> CallError {
-    let cause = std::error::Error::source(error)
-        .map(crate::bootstrap::client::error_chain)
-        .unwrap_or_else(|| error.to_string());
+/// The request failed before any answer.
+pub(crate) fn transport_error(url: &url::Url, error: &pool::SendError) -> CallError {
+    let cause = crate::bootstrap::client::error_chain(error);
     CallError::Backend(format!("backend {url} unreachable: {cause}"))
 }

@@ -14,6 +14,7 @@ use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 
 use super::CallError;
+use super::pool::{Answer, ReadError};
 use crate::mcp::wire::sse_event;
 
 /// The parts of a backend message the gateway looks at.
@@ -84,26 +85,20 @@ fn notification_event(data: &[u8]) -> Option<Bytes> {
 /// Too large, not JSON-RPC, a reply with another id, a stream that ended early, or the
 /// backend's JSON-RPC error.
 pub async fn read(
-    response: reqwest::Response,
+    answer: Answer,
     url: &url::Url,
     max: usize,
     expected: u64,
     notifications: Option<&mpsc::Sender<Bytes>>,
 ) -> Result<String, CallError> {
     let too_large = || CallError::Backend(format!("backend {url} answer exceeds maxResponseBodyBytes ({max})"));
-    if response.content_length().is_some_and(|n| n as usize > max) {
-        return Err(too_large());
-    }
-    let content_type = response
-        .headers()
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let failed = |e: ReadError| match e {
+        ReadError::TooLarge(_) => too_large(),
+        ReadError::Body(e) => CallError::Backend(format!("backend {url} answer broke off: {e}")),
+    };
+    let content_type = answer.content_type();
     if content_type.starts_with("application/json") {
-        let body = read_capped(response, max)
-            .await
-            .map_err(|e| e.unwrap_or_else(too_large))?;
+        let body = answer.read_capped(max).await.map_err(failed)?;
         return match classify(&body, url, expected) {
             Seen::Answer(answer) => answer,
             _ => Err(CallError::Backend(format!("backend {url} answered without a result"))),
@@ -114,17 +109,21 @@ pub async fn read(
             "backend {url} answered with content type '{content_type}'"
         )));
     }
-    let mut events = sse_stream::SseStream::from_bytes_stream(response.bytes_stream());
-    let mut seen = 0usize;
+    if answer.content_length().is_some_and(|n| n > max as u64) {
+        return Err(too_large());
+    }
+    let mut events = sse_stream::SseStream::from_bytes_stream(answer.into_stream(max));
     while let Some(event) = events.next().await {
-        let event = event.map_err(|e| CallError::Backend(format!("backend {url} stream failed: {e}")))?;
+        let event = event.map_err(|e| match e {
+            sse_stream::Error::Body(cause) => match cause.downcast::<ReadError>() {
+                Ok(read) => failed(*read),
+                Err(other) => CallError::Backend(format!("backend {url} stream failed: {other}")),
+            },
+            other => CallError::Backend(format!("backend {url} stream failed: {other}")),
+        })?;
         let Some(data) = event.data.filter(|d| !d.trim().is_empty()) else {
             continue;
         };
-        seen += data.len();
-        if seen > max {
-            return Err(too_large());
-        }
         match classify(data.as_bytes(), url, expected) {
             Seen::Answer(answer) => return answer,
             Seen::Notification => {
@@ -139,34 +138,6 @@ pub async fn read(
     Err(CallError::Backend(format!(
         "backend {url} ended its stream without answering"
     )))
-}
-
-/// The whole body, or `Err(None)` past `max`, or `Err(Some(_))` when reading fails.
-async fn read_capped(response: reqwest::Response, max: usize) -> Result<Vec<u8>, Option<CallError>> {
-    let url = response.url().clone();
-    let mut body = Vec::new();
-    let mut stream = response.bytes_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| Some(super::transport_error(&url, &e)))?;
-        if body.len() + chunk.len() > max {
-            return Err(None);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
-/// Text of an error answer, for messages (first 300 characters).
-pub async fn error_text(response: reqwest::Response) -> String {
-    let status = response.status();
-    let body = response.text().await.unwrap_or_default();
-    let body: String = body.trim().chars().take(300).collect();
-    format!(
-        "HTTP {}{}{}",
-        status.as_u16(),
-        if body.is_empty() { "" } else { ": " },
-        body
-    )
 }
 
 #[cfg(test)]
