@@ -24,8 +24,8 @@ pub enum Profile {
     Faults,
 }
 
-/// What a target (or, for [`Feature::ProtectedMcp`], the scenario) offers beyond rendering the
-/// chart and running the gateway with its peers.
+/// What a target offers beyond rendering the chart and running the gateway with its peers, or
+/// what the scenario or the machine running the suite offers (see [`Feature::provider`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Feature {
@@ -39,9 +39,32 @@ pub enum Feature {
     /// The scenario protects MCP: its runtime config runs a `jwt` or `unified-security`
     /// handler. A property of the scenario, not of the target.
     ProtectedMcp,
+    /// The strict MCP client (the official Python MCP SDK, [`crate::mcp::strict`]) runs here:
+    /// its interpreter exists and imports `mcp`. A property of the machine running the suite.
+    StrictMcpClient,
+}
+
+/// Who provides a [`Feature`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provider {
+    /// The target (local, docker, kind, cluster).
+    Target,
+    /// The scenario (values and runtime config).
+    Scenario,
+    /// The machine running the suite.
+    Environment,
 }
 
 impl Feature {
+    /// Every feature, in report order.
+    pub const ALL: [Feature; 5] = [
+        Self::Kubernetes,
+        Self::Service,
+        Self::Containers,
+        Self::ProtectedMcp,
+        Self::StrictMcpClient,
+    ];
+
     /// The feature's name in reports.
     pub fn name(self) -> &'static str {
         match self {
@@ -49,12 +72,17 @@ impl Feature {
             Self::Service => "service",
             Self::Containers => "containers",
             Self::ProtectedMcp => "protected-mcp",
+            Self::StrictMcpClient => "strict-mcp-client",
         }
     }
 
-    /// Whether the scenario, rather than the target, provides it.
-    pub fn of_scenario(self) -> bool {
-        matches!(self, Self::ProtectedMcp)
+    /// Who provides it: the runner asks the target only for target features.
+    pub fn provider(self) -> Provider {
+        match self {
+            Self::Kubernetes | Self::Service | Self::Containers => Provider::Target,
+            Self::ProtectedMcp => Provider::Scenario,
+            Self::StrictMcpClient => Provider::Environment,
+        }
     }
 }
 

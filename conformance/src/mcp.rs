@@ -1,5 +1,6 @@
 //! MCP as a client sees it, with rmcp's own client (an implementation neither the gateway nor
-//! the suite wrote): both eras, tools/list and tools/call.
+//! the suite wrote): both eras, tools/list and tools/call. [`strict`] is the second opinion:
+//! the official Python SDK, which validates every answer against its models.
 
 use rmcp::model::{CallToolRequestParams, ClientConfig, ProtocolVersion};
 use rmcp::service::{RoleClient, RunningService};
@@ -9,6 +10,8 @@ use rmcp::{ClientLifecycleMode, ClientServiceExt};
 use serde_json::Value;
 
 use crate::outcome::Failure;
+
+pub mod strict;
 
 /// A protocol era.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

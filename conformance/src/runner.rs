@@ -1,10 +1,10 @@
-//! Runs checks against a target: skip policy (features, --only/--skip), order (disruptive last),
-//! timing, and artifacts for failures.
+//! Runs checks against a target: skip policy (features of the target, the scenario and the
+//! machine, --only/--skip), order (disruptive last), timing, and artifacts for failures.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::check::{Check, Context, Profile};
+use crate::check::{Check, Context, Feature, Profile, Provider};
 use crate::outcome::Outcome;
 
 /// Which checks to run.
@@ -47,24 +47,63 @@ impl Selection {
     }
 }
 
+/// What a run offers its checks: the target's features, the scenario's and the environment's,
+/// and why each environment feature it lacks is missing (the skip reason says how to fix it).
+#[derive(Debug, Clone, Default)]
+pub struct Offered {
+    /// The features present.
+    pub features: Vec<Feature>,
+    /// Environment features that are absent, with why.
+    pub absent: Vec<(Feature, String)>,
+}
+
+impl Offered {
+    /// What `ctx` offers to `checks`: the strict MCP client is probed (once per process) only
+    /// when one of them needs it.
+    pub async fn of(ctx: &Context<'_>, checks: &[&'static Check]) -> Self {
+        let mut offered = Self {
+            features: ctx.target.features().to_vec(),
+            absent: Vec::new(),
+        };
+        if ctx.scenario.protects_mcp() {
+            offered.features.push(Feature::ProtectedMcp);
+        }
+        if checks.iter().any(|c| c.features.contains(&Feature::StrictMcpClient)) {
+            match crate::mcp::strict::shared().await {
+                Ok(_) => offered.features.push(Feature::StrictMcpClient),
+                Err(e) => offered.absent.push((Feature::StrictMcpClient, e.to_string())),
+            }
+        }
+        offered
+    }
+}
+
 /// Why `check` does not run on this target with this selection, if it does not.
-pub fn skip_reason(
-    check: &Check,
-    target: &str,
-    features: &[crate::check::Feature],
-    selection: &Selection,
-) -> Option<String> {
+pub fn skip_reason(check: &Check, target: &str, offered: &Offered, selection: &Selection) -> Option<String> {
     if !selection.only.is_empty() && !selection.only.iter().any(|id| id == check.id) {
         return Some("not selected (--only)".into());
     }
     if selection.skip.iter().any(|id| id == check.id) {
         return Some("excluded (--skip)".into());
     }
-    let missing: Vec<&crate::check::Feature> = check.features.iter().filter(|f| !features.contains(f)).collect();
-    if missing.iter().any(|f| f.of_scenario()) {
+    let missing: Vec<Feature> = check
+        .features
+        .iter()
+        .copied()
+        .filter(|f| !offered.features.contains(f))
+        .collect();
+    if missing.iter().any(|f| f.provider() == Provider::Scenario) {
         return Some(
             "the scenario does not protect MCP (its runtime config runs no jwt or unified-security handler)".into(),
         );
+    }
+    if let Some(feature) = missing.iter().find(|f| f.provider() == Provider::Environment) {
+        let why = offered
+            .absent
+            .iter()
+            .find(|(f, _)| f == feature)
+            .map_or("not probed", |(_, why)| why.as_str());
+        return Some(format!("this machine has no {}: {why}", feature.name()));
     }
     if missing.is_empty() {
         None
@@ -89,15 +128,12 @@ pub async fn run(
     mut collect: impl AsyncCollect,
     mut progress: impl FnMut(&Check, Option<&CheckResult>),
 ) -> Vec<CheckResult> {
-    let mut features = ctx.target.features().to_vec();
-    if ctx.scenario.protects_mcp() {
-        features.push(crate::check::Feature::ProtectedMcp);
-    }
+    let offered = Offered::of(ctx, checks).await;
     let mut results = Vec::new();
     for check in ordered(checks) {
         progress(check, None);
         let started = Instant::now();
-        let outcome = match skip_reason(check, ctx.target.name(), &features, selection) {
+        let outcome = match skip_reason(check, ctx.target.name(), &offered, selection) {
             Some(reason) => Outcome::skip(reason),
             None => match (check.run)(ctx).await {
                 Ok(evidence) => Outcome::pass(evidence),
@@ -139,3 +175,7 @@ impl AsyncCollect for NoArtifacts {
         None
     }
 }
+
+#[cfg(test)]
+#[path = "runner_tests.rs"]
+mod tests;

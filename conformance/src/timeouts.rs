@@ -23,6 +23,9 @@ pub struct Timeouts {
     /// A (re)started gateway process or container to become ready or exit (the chart's
     /// startup probe allows 120 s; a gateway with reachable peers needs well under a second).
     pub startup: Duration,
+    /// One run of the strict MCP client: a Python interpreter starting and importing the SDK,
+    /// the handshake and a few requests.
+    pub strict_client: Duration,
 }
 
 impl Default for Timeouts {
@@ -36,6 +39,7 @@ impl Default for Timeouts {
             stability_window: Duration::from_secs(10),
             request: Duration::from_secs(10),
             startup: Duration::from_secs(60),
+            strict_client: Duration::from_secs(60),
         }
     }
 }

@@ -63,3 +63,48 @@ fn a_run_where_no_check_ran_is_not_run_and_exits_non_zero() {
         assert_eq!(profile["result"], "not-run", "{report}");
     }
 }
+
+/// Without the strict MCP client the MCP checks are skipped with what was searched and the fix,
+/// never passed on rmcp alone; the other checks still run.
+#[test]
+fn without_the_python_sdk_the_mcp_checks_are_skipped_with_the_reason() {
+    let reports = tempfile::tempdir().unwrap();
+    let out = conformance()
+        .env("CONFORMANCE_PYTHON", "/nonexistent/python")
+        .args([
+            "run",
+            "--target",
+            "local",
+            "--only",
+            "mcp-tools-list,mcp-tools-call,log-bootstrap",
+        ])
+        .arg("--report-dir")
+        .arg(reports.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "log-bootstrap ran and passed: {out:?}");
+    let report = std::fs::read_to_string(reports.path().join("conformance-report.yaml")).unwrap();
+    let yaml: serde_json::Value = serde_saphyr::from_str(&report).unwrap();
+    assert_eq!(yaml["result"], "partial", "{report}");
+    let validation = yaml["profiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "validation")
+        .unwrap();
+    for id in ["mcp-tools-list", "mcp-tools-call"] {
+        let skipped = validation["skippedTests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == id)
+            .unwrap_or_else(|| panic!("{id} is not skipped: {report}"));
+        let reason = skipped["reason"].as_str().unwrap();
+        assert!(
+            reason.starts_with("this machine has no strict-mcp-client: ")
+                && reason.contains("/nonexistent/python")
+                && reason.contains("make venv"),
+            "{reason}"
+        );
+    }
+}

@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use crate::check::{Check, Context};
+use crate::mcp::strict::StrictClient;
 use crate::outcome::Failure;
 use crate::peers;
 use crate::target::{Restart, Started};
@@ -87,6 +88,15 @@ pub mod tools {
     pub const SLOW: &str = "slow";
     /// The backend instances.
     pub const INSTANCES: [&str; 2] = ["backend-a", "backend-b"];
+    /// What tools/list must offer, whichever client asks.
+    pub const LISTED: [&str; 3] = [ECHO_A, ECHO_B, SLOW];
+    /// Which instance must answer a tools/call of each echo, whichever client calls.
+    pub const ROUTED: [(&str, &str); 2] = [(ECHO_A, INSTANCES[0]), (ECHO_B, INSTANCES[1])];
+
+    /// The arguments the MCP checks call echo with.
+    pub fn echo_arguments() -> serde_json::Value {
+        serde_json::json!({"probe": "conformance"})
+    }
 }
 
 /// What the auth scenario's runtime config (fixtures/runtime-config/auth.yml) expects of tokens.
@@ -119,6 +129,16 @@ pub async fn bearer(ctx: &Context<'_>) -> Result<Option<String>, Failure> {
     let admin = ctx.target.endpoints().key_service_admin;
     let body = serde_json::json!({"claims": claims("conformance-suite", auth::OPERATOR)});
     peers::mint_token(&ctx.http, &admin, body).await.map(Some)
+}
+
+/// The strict MCP client the runner probed. Checks that use it declare
+/// [`crate::check::Feature::StrictMcpClient`], so the runner has already skipped them where it
+/// is missing; this fails rather than passing on rmcp alone.
+pub async fn strict_client() -> Result<&'static StrictClient, Failure> {
+    crate::mcp::strict::shared()
+        .await
+        .as_ref()
+        .map_err(|e| Failure(format!("the strict MCP client is missing: {e}")))
 }
 
 /// Milestone lines, in the forms a gateway may print them: our `event` field (text or JSON)

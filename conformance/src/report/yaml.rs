@@ -64,6 +64,7 @@ struct Named {
 const NOTES: &[&str] = &[
     "An unknown or missing MCP session is answered HTTP 400 with JSON-RPC -32000, as upstream light-gateway does; the MCP spec suggests 404 for an unknown session.",
     "The local and docker targets have no Kubernetes objects: rollout, pods-ready and service-health are skipped there, not passed.",
+    "mcp-tools-list and mcp-tools-call are judged by rmcp's client and by the official Python MCP SDK (strict-mcp-client: CONFORMANCE_PYTHON, else .venv/bin/python); where that SDK is missing they are skipped, not passed on rmcp alone.",
 ];
 
 fn stats(c: Counts) -> Statistics {

@@ -31,6 +31,15 @@ pub fn helm() -> &'static dyn ChartRenderer {
         .as_ref()
 }
 
+/// Requires the strict MCP client (the official Python SDK in `.venv`, from `make venv`, which
+/// `make test` runs): the suite tests show the MCP checks pass with it, so without it they fail
+/// and say how to get it, as they do for the Helm engine.
+pub async fn require_strict_client() {
+    if let Err(e) = light_gateway_conformance::mcp::strict::shared().await {
+        panic!("{e}");
+    }
+}
+
 /// The binaries `make test` built, next to this test's `deps/` directory.
 pub fn binaries() -> Binaries {
     let exe = std::env::current_exe().expect("test exe");
@@ -66,18 +75,13 @@ pub fn auth_scenario() -> Scenario {
     .expect("auth scenario")
 }
 
-/// A gateway binary wrapped in a shell script that sets `exports` first (the environment beats
-/// values.yml, config-server values included).
-pub fn wrapped_with_env(exports: &str) -> (tempfile::TempDir, Binaries) {
+/// A gateway that misbehaves in one way: a bash `script` around the real binary, which it
+/// finds in `$GATEWAY`.
+pub fn wrapped(script: &str) -> (tempfile::TempDir, Binaries) {
     let real = binaries();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("gateway-wrapper");
-    let text = format!(
-        "#!/bin/bash
-{exports}
-exec '{}' \"$@\"\n",
-        real.gateway.display()
-    );
+    let text = format!("#!/bin/bash\nGATEWAY='{}'\n{script}\n", real.gateway.display());
     std::fs::write(&path, text).unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -88,6 +92,12 @@ exec '{}' \"$@\"\n",
             fixtures: real.fixtures,
         },
     )
+}
+
+/// The real gateway with `exports` run first (the environment beats values.yml, config-server
+/// values included).
+pub fn wrapped_with_env(exports: &str) -> (tempfile::TempDir, Binaries) {
+    wrapped(&format!("{exports}\nexec \"$GATEWAY\" \"$@\""))
 }
 
 /// A provisioned local target.

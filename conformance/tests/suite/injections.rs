@@ -6,7 +6,7 @@ use light_gateway_conformance::scenario;
 use light_gateway_conformance::target::{Cache, Restart, Started, Target};
 use serde_json::json;
 
-use crate::common::{Local, assert_failed, assert_passed, binaries, scenario as default_scenario};
+use crate::common::{Local, assert_failed, assert_passed, binaries, scenario as default_scenario, wrapped};
 
 async fn local() -> Local {
     Local::start(default_scenario(), binaries()).await
@@ -117,24 +117,6 @@ async fn a_backend_that_stays_reachable_fails_fault_backend_down() {
 /// Gateways that misbehave in one way: a shell wrapper around the real binary.
 mod misbehaving {
     use super::*;
-    use light_gateway_conformance::target::local::Binaries;
-
-    fn wrapped(script: &str) -> (tempfile::TempDir, Binaries) {
-        let real = binaries();
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("gateway-wrapper");
-        let text = format!("#!/bin/bash\nGATEWAY='{}'\n{script}\n", real.gateway.display());
-        std::fs::write(&path, text).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-        (
-            dir,
-            Binaries {
-                gateway: path,
-                fixtures: real.fixtures,
-            },
-        )
-    }
 
     async fn fails_under(script: &str, id: &str) {
         let (_dir, bins) = wrapped(script);

@@ -6,3 +6,4 @@ mod common;
 mod injections;
 mod manifests;
 mod reports;
+mod strict_client;

@@ -1,5 +1,6 @@
 //! The whole suite on the local target, and what its reports say.
 
+use light_gateway_conformance::check::Feature;
 use light_gateway_conformance::checks::ALL;
 use light_gateway_conformance::outcome::Outcome;
 use light_gateway_conformance::runner::Selection;
@@ -7,10 +8,11 @@ use light_gateway_conformance::suite::{self, RunConfig, TargetKind};
 use light_gateway_conformance::timeouts::Timeouts;
 use serde_json::Value;
 
-use crate::common::{binaries, helm, scenario};
+use crate::common::{binaries, helm, require_strict_client, scenario};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn local_target_passes_every_check_that_needs_no_kubernetes_and_skips_the_rest_with_reasons() {
+    require_strict_client().await;
     let reports = tempfile::tempdir().unwrap();
     let config = RunConfig {
         target: TargetKind::Local,
@@ -26,11 +28,9 @@ async fn local_target_passes_every_check_that_needs_no_kubernetes_and_skips_the_
     let summary = suite::run(config, helm()).await.unwrap();
     for r in &summary.results {
         let check = ALL.iter().find(|c| c.id == r.id).unwrap();
-        let needs_more = !check.features.is_empty();
-        if check
-            .features
-            .contains(&light_gateway_conformance::check::Feature::ProtectedMcp)
-        {
+        // The strict MCP client is this machine's (required above), not the target's.
+        let needs_more = check.features.iter().any(|f| *f != Feature::StrictMcpClient);
+        if check.features.contains(&Feature::ProtectedMcp) {
             assert!(
                 matches!(&r.outcome, Outcome::Skipped { reason } if reason.contains("does not protect MCP")),
                 "{}: {:?}",
@@ -46,6 +46,19 @@ async fn local_target_passes_every_check_that_needs_no_kubernetes_and_skips_the_
             );
         } else {
             assert!(matches!(r.outcome, Outcome::Passed { .. }), "{}: {:?}", r.id, r.outcome);
+        }
+        if check.features.contains(&Feature::StrictMcpClient) {
+            let strict = light_gateway_conformance::mcp::strict::shared()
+                .await
+                .as_ref()
+                .unwrap()
+                .name();
+            for client in ["rmcp", strict.as_str()] {
+                for era in ["legacy", "2026-07-28"] {
+                    let judged = format!("{client} {era}: ");
+                    assert!(r.outcome.detail().contains(&judged), "{}: {:?}", r.id, r.outcome);
+                }
+            }
         }
     }
     assert!(summary.ok());
