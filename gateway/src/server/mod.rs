@@ -11,6 +11,7 @@ use std::time::Duration;
 use pingora::listeners::tls::TlsSettings;
 use pingora::server::Server;
 use pingora::server::configuration::ServerConf;
+use pingora::services::listening::Service;
 use tokio::sync::watch;
 
 pub use admission::{Admission, Phase};
@@ -125,7 +126,7 @@ pub fn build(
         ..ServerConf::default()
     };
     let mut pingora = Server::new_with_opt_and_conf(None, conf);
-    let mut service = pingora::proxy::http_proxy_service(&pingora.configuration, Gateway::new(admission, mcp, auth));
+    let mut service = Service::new("light-gateway".to_string(), Gateway::new(admission, mcp, auth));
     for l in listeners(server) {
         if l.scheme == "http" {
             service.add_tcp(&l.addr.to_string());
