@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Profiles the gateway's request path for the stateless tools/call workload with callgrind.
 #
-# Builds a release gateway with debug symbols into $PROFILE_TARGET_DIR (/tmp/bench-target, so
-# the workspace's target dir and profiles stay as they are), starts the rmcp backend, the mock
+# Builds the gateway as shipped (the dist profile: fat LTO, one codegen unit) with debug symbols
+# into $PROFILE_TARGET_DIR (/tmp/bench-target, so the workspace's target dir stays as it is), starts the rmcp backend, the mock
 # config-server and controller from target/release, runs the gateway under callgrind with
 # instrumentation off until it is ready, sends $PROFILE_REQUESTS (4000) stateless tools/call over
 # $PROFILE_CONNECTIONS (4) keep-alive connections with wrk, switches instrumentation off, stops the
 # gateway, and writes callgrind.out plus callgrind_annotate's inclusive and self tops to
-# $PROFILE_OUT (bench/results/profile).
+# $PROFILE_OUT (bench/results/profile), and the instructions per call (the run's total over the
+# calls sent; everything the gateway did while instrumented is charged to the calls).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -27,7 +28,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-CARGO_TARGET_DIR="$tdir" CARGO_PROFILE_RELEASE_DEBUG=true cargo build --release -p light-gateway
+CARGO_TARGET_DIR="$tdir" CARGO_PROFILE_DIST_DEBUG=true cargo build --profile dist -p light-gateway
 # The same package set as scripts/bench.sh, so features unify alike and nothing rebuilds.
 cargo build --release -p light-gateway -p light-gateway-fixtures -p light-gateway-bench --bins
 
@@ -87,7 +88,7 @@ b64url() { printf '%s' "$1" | base64 -w0 | tr '+/' '-_' | tr -d '='; }
 token="$(b64url '{"alg":"none","typ":"JWT"}').$(b64url '{"host":"local.test","sid":"com.example.mcp-gateway-1.0.0","env":"test"}')."
 
 (cd "$work/app" && LIGHT_PORTAL_AUTHORIZATION="Bearer $token" RUST_LOG=warn exec valgrind --tool=callgrind \
-  --instr-atstart=no --callgrind-out-file="$out/callgrind.out" "$tdir/release/light-gateway" \
+  --instr-atstart=no --callgrind-out-file="$out/callgrind.out" "$tdir/dist/light-gateway" \
   >"$work/gateway.out" 2>"$work/gateway.err") &
 gateway=$!
 pids+=("$gateway")
@@ -142,5 +143,9 @@ callgrind_annotate --inclusive=yes "$out/callgrind.out" >"$work/inclusive.txt"
 callgrind_annotate "$out/callgrind.out" >"$work/self.txt"
 head -120 "$work/inclusive.txt" >"$out/inclusive.txt"
 head -120 "$work/self.txt" >"$out/self.txt"
+total=$(sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$out/callgrind.out" | head -1)
+if [ -n "$total" ]; then
+  echo "instructions per call: $((total / requests)) ($total over $requests calls)" | tee "$out/per-call.txt"
+fi
 echo "profile: $out/callgrind.out; tops in $out/inclusive.txt and $out/self.txt"
 head -40 "$out/self.txt"
