@@ -143,7 +143,7 @@ callgrind_annotate --inclusive=yes "$out/callgrind.out" >"$work/inclusive.txt"
 callgrind_annotate "$out/callgrind.out" >"$work/self.txt"
 head -120 "$work/inclusive.txt" >"$out/inclusive.txt"
 head -120 "$work/self.txt" >"$out/self.txt"
-total=$(sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$out/callgrind.out" | head -1)
+total=$(sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$out/callgrind.out" | head -1)
 if [ -n "$total" ]; then
   echo "instructions per call: $((total / requests)) ($total over $requests calls)" | tee "$out/per-call.txt"
 fi
