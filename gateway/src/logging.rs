@@ -62,14 +62,31 @@ pub fn caps() -> Targets {
         .with_targets(CAPPED_AT_DEBUG.iter().map(|t| (*t, LevelFilter::DEBUG)))
 }
 
+/// The most verbose `log` level `filter` lets through anywhere.
+///
+/// Pingora logs through the `log` crate, whose macros compare with `log::max_level()` before
+/// anything else. The subscriber's own hint is TRACE (the caps pass every other target at
+/// trace), so without this every pingora `debug!` on the request path went through the
+/// log-to-tracing bridge and the filter (4% of a stateless tools/call in the profile).
+pub fn log_max_level(filter: &EnvFilter) -> log::LevelFilter {
+    match filter.max_level_hint() {
+        Some(LevelFilter::OFF) => log::LevelFilter::Off,
+        Some(LevelFilter::ERROR) => log::LevelFilter::Error,
+        Some(LevelFilter::WARN) => log::LevelFilter::Warn,
+        Some(LevelFilter::INFO) => log::LevelFilter::Info,
+        Some(LevelFilter::DEBUG) => log::LevelFilter::Debug,
+        _ => log::LevelFilter::Trace,
+    }
+}
+
 /// Installs the global subscriber on stderr.
 pub fn init() {
     let rust_log = std::env::var("RUST_LOG").ok();
     let invalid = rust_log.as_deref().and_then(|spec| EnvFilter::try_new(spec).err());
     let json = std::env::var("LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
-    let registry = tracing_subscriber::registry()
-        .with(filter(rust_log.as_deref()))
-        .with(caps());
+    let env_filter = filter(rust_log.as_deref());
+    let log_level = log_max_level(&env_filter);
+    let registry = tracing_subscriber::registry().with(env_filter).with(caps());
     if json {
         registry
             .with(
@@ -89,6 +106,8 @@ pub fn init() {
             )
             .init();
     }
+    // After init, which installed the log bridge at the subscriber's (too wide) hint.
+    log::set_max_level(log_level);
     if let Some(error) = invalid {
         tracing::warn!(rust_log = rust_log.as_deref().unwrap_or_default(), reason = %error, "RUST_LOG is invalid; logging at info");
     }
@@ -129,6 +148,19 @@ mod tests {
             tracing::trace!(target: "light_gateway::app", "detail");
         });
         seen.0.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    #[rstest]
+    #[case::default_info(None, log::LevelFilter::Info)]
+    #[case::warn(Some("warn"), log::LevelFilter::Warn)]
+    #[case::one_target_at_debug(Some("info,pingora_core=debug"), log::LevelFilter::Debug)]
+    #[case::trace(Some("trace"), log::LevelFilter::Trace)]
+    #[case::off(Some("off"), log::LevelFilter::Off)]
+    fn log_records_are_cut_at_the_filters_widest_level(
+        #[case] rust_log: Option<&str>,
+        #[case] expected: log::LevelFilter,
+    ) {
+        assert_eq!(log_max_level(&filter(rust_log)), expected);
     }
 
     #[rstest]
