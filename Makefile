@@ -16,7 +16,7 @@ PYTHON ?= python3
 VENV := .venv
 VENV_STAMP := $(VENV)/.requirements-installed
 
-venv: $(VENV_STAMP) ## create .venv with helm-python-sdk (libhelm_c.so) and kubernetes-validate
+venv: $(VENV_STAMP) ## create .venv with helm-python-sdk (libhelm_c.so), kubernetes-validate and the official MCP SDK
 
 $(VENV_STAMP): conformance/requirements.txt
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
