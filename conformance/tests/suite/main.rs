@@ -7,3 +7,4 @@ mod injections;
 mod manifests;
 mod reports;
 mod strict_client;
+mod stub_target;

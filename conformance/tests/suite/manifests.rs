@@ -1,74 +1,18 @@
 //! The security checks that read the rendered chart, shown able to fail on a deployment that
 //! breaks their rule (through values where the chart allows it, else by editing the render).
 
-use async_trait::async_trait;
-use light_gateway_conformance::check::{Context, Feature};
+use light_gateway_conformance::check::Context;
 use light_gateway_conformance::checks::ALL;
 use light_gateway_conformance::deployment::Deployment;
 use light_gateway_conformance::outcome::Failure;
 use light_gateway_conformance::render::Release;
 use light_gateway_conformance::scenario::{self, NAMESPACE, RELEASE};
-use light_gateway_conformance::target::{Endpoints, Restart, Started, Target, TargetError};
 use light_gateway_conformance::timeouts::Timeouts;
 use rstest::rstest;
 use serde_json::{Value, json};
 
 use crate::common::{helm, scenario as default_scenario};
-
-/// A target with nothing running: manifest checks need none.
-struct NoTarget;
-
-#[async_trait]
-impl Target for NoTarget {
-    fn name(&self) -> &'static str {
-        "none"
-    }
-    fn features(&self) -> &[Feature] {
-        &[]
-    }
-    fn endpoints(&self) -> Endpoints {
-        let url = url::Url::parse("http://127.0.0.1:9").unwrap();
-        Endpoints {
-            gateway: url.clone(),
-            service: None,
-            mcp_path: "/mcp".into(),
-            config_server_admin: url.clone(),
-            controller_admin: url.clone(),
-            key_service_admin: url,
-            backends: vec![],
-        }
-    }
-    async fn gateway_logs(&self) -> Result<String, TargetError> {
-        Ok(String::new())
-    }
-    async fn previous_gateway_logs(&self) -> Result<String, TargetError> {
-        Ok(String::new())
-    }
-    async fn restart(&self, _: &Restart) -> Result<Started, TargetError> {
-        Err(TargetError::Unsupported {
-            target: "none",
-            operation: "restart",
-        })
-    }
-    async fn terminate(&self) -> Result<Option<i32>, TargetError> {
-        Err(TargetError::Unsupported {
-            target: "none",
-            operation: "terminate",
-        })
-    }
-    async fn set_backend(&self, _: &str, _: bool) -> Result<(), TargetError> {
-        Err(TargetError::Unsupported {
-            target: "none",
-            operation: "stop a backend",
-        })
-    }
-    async fn fixture_logs(&self) -> Vec<(String, String)> {
-        vec![]
-    }
-    async fn teardown(&self) -> Result<(), TargetError> {
-        Ok(())
-    }
-}
+use crate::stub_target::StubTarget;
 
 fn deployment(overlay: Value, edit: Option<(&str, &str)>) -> Deployment {
     let scenario = default_scenario();
@@ -97,7 +41,7 @@ async fn run(id: &str, deployment: &Deployment) -> Result<String, Failure> {
     let check = ALL.iter().find(|c| c.id == id).expect("check");
     let scenario = default_scenario();
     let ctx = Context {
-        target: &NoTarget,
+        target: &StubTarget::new("none", url::Url::parse("http://127.0.0.1:9/mcp").unwrap()),
         deployment,
         timeouts: Timeouts::default(),
         http: light_gateway_conformance::peers::http_client(std::time::Duration::from_secs(1)),

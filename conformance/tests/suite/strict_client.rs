@@ -2,79 +2,24 @@
 //! like ours they pass with both clients, and when its 2026-07-28 tools/call result lacks
 //! `resultType` (which rmcp accepts) mcp-tools-call fails on the Python SDK's refusal.
 
-use async_trait::async_trait;
-use light_gateway_conformance::check::{Context, Feature};
+use light_gateway_conformance::check::Context;
 use light_gateway_conformance::checks::ALL;
 use light_gateway_conformance::outcome::Outcome;
 use light_gateway_conformance::runner::{self, NoArtifacts, Selection};
-use light_gateway_conformance::target::{Endpoints, Restart, Started, Target, TargetError};
 use light_gateway_conformance::timeouts::Timeouts;
 use serde_json::json;
 
 use crate::common::{helm, require_strict_client, scenario};
+use crate::stub_target::StubTarget;
 
 #[path = "../support/mcp_stand_in.rs"]
 mod mcp_stand_in;
-
-/// Only an MCP endpoint: the stand-in server.
-struct StandIn(url::Url);
-
-fn unsupported<T>(operation: &'static str) -> Result<T, TargetError> {
-    Err(TargetError::Unsupported {
-        target: "stand-in",
-        operation,
-    })
-}
-
-#[async_trait]
-impl Target for StandIn {
-    fn name(&self) -> &'static str {
-        "stand-in"
-    }
-    fn features(&self) -> &[Feature] {
-        &[]
-    }
-    fn endpoints(&self) -> Endpoints {
-        let mut gateway = self.0.clone();
-        gateway.set_path("/");
-        Endpoints {
-            gateway: gateway.clone(),
-            service: None,
-            mcp_path: self.0.path().into(),
-            config_server_admin: gateway.clone(),
-            controller_admin: gateway.clone(),
-            key_service_admin: gateway,
-            backends: vec![],
-        }
-    }
-    async fn gateway_logs(&self) -> Result<String, TargetError> {
-        Ok(String::new())
-    }
-    async fn previous_gateway_logs(&self) -> Result<String, TargetError> {
-        Ok(String::new())
-    }
-    async fn restart(&self, _: &Restart) -> Result<Started, TargetError> {
-        unsupported("restart")
-    }
-    async fn terminate(&self) -> Result<Option<i32>, TargetError> {
-        unsupported("terminate")
-    }
-    async fn set_backend(&self, _: &str, _: bool) -> Result<(), TargetError> {
-        unsupported("stop a backend")
-    }
-    async fn fixture_logs(&self) -> Vec<(String, String)> {
-        vec![]
-    }
-    async fn teardown(&self) -> Result<(), TargetError> {
-        Ok(())
-    }
-}
 
 async fn mcp_checks(omit_result_type: bool) -> Vec<(&'static str, Outcome)> {
     require_strict_client().await;
     let scenario = scenario();
     let deployment = scenario.deploy(helm(), &json!({})).expect("renders");
-    let target = StandIn(mcp_stand_in::stand_in(omit_result_type).await);
+    let target = StubTarget::new("stand-in", mcp_stand_in::stand_in(omit_result_type).await);
     let ctx = Context {
         target: &target,
         deployment: &deployment,
