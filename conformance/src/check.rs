@@ -1,4 +1,4 @@
-//! A check is a declarative record (DESIGN.md, "The conformance suite"): id, description, the
+//! A check is a declarative record (README, "Conformance suite"): id, description, the
 //! checklist line it proves, its profile, the target features it needs, and how to run it.
 //! The runner owns skip policy; a check never skips itself.
 

@@ -1,4 +1,4 @@
-//! The startup flow (DESIGN.md, "The gateway"): read config -> config-server -> cache ->
+//! The startup flow (README, "The gateway"): read config -> config-server -> cache ->
 //! Pingora -> register -> ready; then, on SIGTERM, drain -> deregister -> stop.
 
 use std::sync::Arc;
@@ -23,7 +23,7 @@ use crate::tls::{self, TlsError};
 
 /// How long the listeners may take to accept connections after Pingora starts.
 const BIND_TIMEOUT: Duration = Duration::from_secs(5);
-/// Upper bound of the wait for a deregistration ack (protocols.md §3).
+/// Upper bound of the wait for a deregistration ack (docs/protocols.md, "Controller").
 const DEREGISTER_TIMEOUT: Duration = Duration::from_secs(5);
 /// Exit code when a second signal cuts a drain short.
 pub const EXIT_SECOND_SIGNAL: i32 = 130;

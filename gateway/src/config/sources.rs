@@ -1,4 +1,4 @@
-//! Where config files come from and how they layer (protocols.md §1.1).
+//! Where config files come from and how they layer (docs/protocols.md, "Bootstrap config").
 //!
 //! `values.yml` merges key by key: embedded < `config-defaults` < `config` < `config-cache`.
 //! Every other file comes whole from the highest source that has it. The bootstrap phase never

@@ -1,5 +1,5 @@
 //! Per-request protocol decisions that need no state: era, version, required headers, the
-//! answer's media type and the Origin check (protocols.md §5).
+//! answer's media type and the Origin check (docs/protocols.md, "MCP").
 
 use base64::Engine;
 use http::HeaderMap;

@@ -1,4 +1,4 @@
-//! Controller registration (portal registry, protocols.md §3).
+//! Controller registration (portal registry, docs/protocols.md, "Controller").
 
 mod backoff;
 pub mod protocol;

@@ -1,4 +1,4 @@
-//! The controller's JSON-RPC 2.0 frames (protocols.md §3).
+//! The controller's JSON-RPC 2.0 frames (docs/protocols.md, "Controller").
 
 use serde::Serialize;
 use serde_json::{Value, json};

@@ -1,3 +1,6 @@
+//! Over 600 lines on purpose: `KubeTarget`'s private state and the `Target` methods that
+//! share it stay in one file (the reason is spelled out at the end of this comment).
+//!
 //! The kind and cluster targets: the chart applied to a Kubernetes cluster the way `helm
 //! install` creates it, the fixtures beside it as typed Deployments and Services, everything
 //! reached from the suite's machine through local port-forwards and the API server.
