@@ -28,7 +28,7 @@ const TOOLS_LIST: HeaderValue = HeaderValue::from_static("tools/list");
 const LEGACY_VERSION: &str = "2025-11-25";
 
 /// The stateless version the gateway speaks to backends, as a header value.
-static STATELESS_VERSION: LazyLock<HeaderValue> = LazyLock::new(|| HeaderValue::from_static(STATELESS_VERSIONS[0]));
+const STATELESS_VERSION: HeaderValue = HeaderValue::from_static(STATELESS_VERSIONS[0]);
 
 /// The per-request `_meta` of the stateless era (SEP-2575): version and client capabilities.
 /// The same on every request, so written once.
