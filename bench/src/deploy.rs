@@ -216,6 +216,11 @@ impl Deployment {
         })
     }
 
+    /// nginx's master process (its workers are its children).
+    pub fn nginx_pid(&self) -> u32 {
+        self._nginx.pid()
+    }
+
     /// Starts a gateway in a fresh working dir on a free port (not waiting for it).
     pub fn spawn_gateway(&self) -> Result<Gateway> {
         self.spawn(SERVICE_ID)

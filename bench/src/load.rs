@@ -2,6 +2,7 @@
 //! concurrency) cell the three targets run back to back, in an order rotated each run, so a
 //! burst of outside load falls on all of them alike and the ratios compare like with like.
 
+use crate::cpu::{self, PerRequest};
 use crate::mcp::{self, Target, Workload};
 use crate::rss::Sampler;
 use crate::wrk::{self, WrkResult};
@@ -45,6 +46,30 @@ pub struct Urls {
     pub token: String,
 }
 
+/// The processes behind each target, for their CPU time.
+#[derive(Debug, Clone)]
+pub struct Pids {
+    /// The backend.
+    pub backend: u32,
+    /// nginx's master and workers.
+    pub nginx: Vec<u32>,
+    /// The gateway.
+    pub gateway: u32,
+    /// The JWT workload's gateway, if started.
+    pub gateway_jwt: Option<u32>,
+}
+
+impl Pids {
+    fn proxy(&self, target: Target, workload: Workload) -> Vec<u32> {
+        match (target, workload) {
+            (Target::Direct, _) => Vec::new(),
+            (Target::Nginx, _) => self.nginx.clone(),
+            (Target::Gateway, Workload::StatelessJwt) => vec![self.gateway_jwt.unwrap_or(self.gateway)],
+            (Target::Gateway, _) => vec![self.gateway],
+        }
+    }
+}
+
 impl Urls {
     fn of(&self, target: Target, workload: Workload) -> &str {
         match (target, workload) {
@@ -69,6 +94,8 @@ pub struct Measurement {
     pub target: Target,
     /// What wrk measured.
     pub result: WrkResult,
+    /// CPU per answered request during the measurement.
+    pub cpu: PerRequest,
     /// 1-minute load average just before.
     pub loadavg: f64,
 }
@@ -89,7 +116,14 @@ pub fn loadavg() -> f64 {
 }
 
 /// Runs the whole matrix; `sampler` is armed while the gateway is under load.
-pub fn run_all(settings: &Settings, urls: &Urls, sampler: &Sampler, scripts: &Path) -> Result<Vec<Measurement>> {
+pub fn run_all(
+    settings: &Settings,
+    urls: &Urls,
+    pids: &Pids,
+    sampler: &Sampler,
+    scripts: &Path,
+) -> Result<Vec<Measurement>> {
+    let clock = cpu::Clock::new()?;
     let client = Client::builder().timeout(Duration::from_secs(10)).build()?;
     let mut out = Vec::new();
     for run in 1..=settings.runs {
@@ -102,19 +136,24 @@ pub fn run_all(settings: &Settings, urls: &Urls, sampler: &Sampler, scripts: &Pa
                         target,
                         url: urls.of(target, workload),
                         token: &urls.token,
+                        proxy: pids.proxy(target, workload),
+                        backend: pids.backend,
+                        clock,
                     };
                     let loadavg = loadavg();
-                    let result = cell
+                    let (result, cpu) = cell
                         .measure(settings, &client, sampler, scripts)
                         .with_context(|| format!("run {run}: {workload} c={concurrency} {}", target.name()))?;
                     eprintln!(
-                        "bench: run {run}/{} {workload:<20} c={concurrency:<3} {:<8} {:>8.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  errors {}",
+                        "bench: run {run}/{} {workload:<20} c={concurrency:<3} {:<8} {:>8.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  errors {}  CPU/request {} backend {:.1} us",
                         settings.runs,
                         target.name(),
                         result.rps(),
                         result.p50_us / 1000.0,
                         result.p99_us / 1000.0,
-                        result.errors()
+                        result.errors(),
+                        cpu.proxy_us.map_or_else(|| "-".to_owned(), |us| format!("{us:.1} us")),
+                        cpu.backend_us,
                     );
                     out.push(Measurement {
                         run,
@@ -122,6 +161,7 @@ pub fn run_all(settings: &Settings, urls: &Urls, sampler: &Sampler, scripts: &Pa
                         concurrency,
                         target,
                         result,
+                        cpu,
                         loadavg,
                     });
                 }
@@ -137,10 +177,19 @@ struct Cell<'a> {
     target: Target,
     url: &'a str,
     token: &'a str,
+    proxy: Vec<u32>,
+    backend: u32,
+    clock: cpu::Clock,
 }
 
 impl Cell<'_> {
-    fn measure(&self, settings: &Settings, client: &Client, sampler: &Sampler, scripts: &Path) -> Result<WrkResult> {
+    fn measure(
+        &self,
+        settings: &Settings,
+        client: &Client,
+        sampler: &Sampler,
+        scripts: &Path,
+    ) -> Result<(WrkResult, PerRequest)> {
         let sessions = match self.workload {
             Workload::Legacy => mcp::open_sessions(client, self.url, self.concurrency)?,
             _ => Vec::new(),
@@ -158,7 +207,7 @@ impl Cell<'_> {
         sampler: &Sampler,
         scripts: &Path,
         sessions: Vec<String>,
-    ) -> Result<WrkResult> {
+    ) -> Result<(WrkResult, PerRequest)> {
         let spec = mcp::spec(self.workload, self.target, sessions, self.token);
         mcp::verify(client, self.url, &spec, settings.verify_samples)?;
         let file = scripts.join(format!(
@@ -173,7 +222,16 @@ impl Cell<'_> {
         if !settings.warmup.is_zero() {
             wrk::run(&settings.wrk, &file, self.url, self.concurrency, settings.warmup)?;
         }
-        wrk::run(&settings.wrk, &file, self.url, self.concurrency, settings.duration)
+        let cpu_seconds =
+            || -> Result<(f64, f64)> { Ok((self.clock.seconds(&self.proxy)?, self.clock.seconds(&[self.backend])?)) };
+        let before = cpu_seconds()?;
+        let result = wrk::run(&settings.wrk, &file, self.url, self.concurrency, settings.duration)?;
+        let after = cpu_seconds()?;
+        let cpu = PerRequest {
+            proxy_us: (!self.proxy.is_empty()).then(|| cpu::per_request_us(after.0 - before.0, result.requests)),
+            backend_us: cpu::per_request_us(after.1 - before.1, result.requests),
+        };
+        Ok((result, cpu))
     }
 }
 

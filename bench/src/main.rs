@@ -8,6 +8,7 @@
 //! `--out`, printing the markdown. Everything it started is stopped at the end and on Ctrl-C.
 
 mod chart;
+mod cpu;
 mod deploy;
 mod load;
 mod machine;
@@ -177,8 +178,14 @@ fn load_phase(settings: &Settings, deployment: &Deployment) -> Result<(Vec<load:
         gateway_jwt: jwt_gateway.as_ref().map(|g| g.url.clone()),
         token: deployment.token.clone(),
     };
+    let pids = load::Pids {
+        backend: deployment.backend.pid(),
+        nginx: cpu::with_children(deployment.nginx_pid())?,
+        gateway: pid,
+        gateway_jwt: jwt_gateway.as_ref().map(|g| g.proc.pid()),
+    };
     let scripts = tempfile::Builder::new().prefix("bench-wrk").tempdir()?;
-    let measurements = load::run_all(settings, &urls, &sampler, scripts.path())?;
+    let measurements = load::run_all(settings, &urls, &pids, &sampler, scripts.path())?;
     std::thread::sleep(Duration::from_millis(500));
     let after = rss::read(pid)?;
     let memory = Memory {

@@ -196,6 +196,11 @@ impl Mock {
         })
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self._proc.pid()
+    }
+
     /// The main listener's port.
     pub fn port(&self) -> Result<u16> {
         port_of(&self.main)

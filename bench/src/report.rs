@@ -2,6 +2,7 @@
 //! gateway's ratios against direct and nginx in the same run, memory and start), and the
 //! verdict against the issue's targets.
 
+use crate::cpu::PerRequest;
 use crate::load::Measurement;
 use crate::mcp::{Target, Workload};
 use crate::startup::Start;
@@ -134,6 +135,7 @@ impl Results {
         self.throughput_table(&mut out);
         self.ratio_table(&mut out);
         self.jwt_table(&mut out);
+        self.cpu_table(&mut out);
         self.memory_table(&mut out);
         self.verdict(&mut out);
         out
@@ -246,6 +248,45 @@ impl Results {
                     2
                 ),
             );
+        }
+        out.push('\n');
+    }
+
+    /// `f` of each run's CPU figures for one cell and target, skipping runs without one.
+    fn cpu_values(&self, w: Workload, c: usize, t: Target, f: impl Fn(&PerRequest) -> Option<f64>) -> Vec<f64> {
+        self.cell(w, c, t).filter_map(|m| f(&m.cpu)).collect()
+    }
+
+    fn cpu_table(&self, out: &mut String) {
+        out.push_str(
+            "## CPU per request (same run)\n\n\
+             CPU time (user and system, every thread) the processes used during each measurement, over the \
+             requests answered in it, in microseconds. The proxy's own cost, whatever else ran on the cores; \
+             the backend's columns show whether a proxy made the backend work harder.\n\n\
+             | workload | conc | gateway | nginx | gateway/nginx | backend, direct | backend, via nginx \
+             | backend, via gateway |\n\
+             | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+        );
+        for &w in &self.settings.workloads {
+            for &c in &self.settings.concurrency {
+                let ratio: Vec<f64> = self
+                    .cell(w, c, Target::Gateway)
+                    .filter_map(|g| {
+                        let n = self.cell(w, c, Target::Nginx).find(|n| n.run == g.run)?;
+                        Some(g.cpu.proxy_us? / n.cpu.proxy_us?)
+                    })
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "| {w} | {c} | {} | {} | {} | {} | {} | {} |",
+                    show(&self.cpu_values(w, c, Target::Gateway, |p| p.proxy_us), 1.0, 1),
+                    show(&self.cpu_values(w, c, Target::Nginx, |p| p.proxy_us), 1.0, 1),
+                    show(&ratio, 1.0, 2),
+                    show(&self.cpu_values(w, c, Target::Direct, |p| Some(p.backend_us)), 1.0, 1),
+                    show(&self.cpu_values(w, c, Target::Nginx, |p| Some(p.backend_us)), 1.0, 1),
+                    show(&self.cpu_values(w, c, Target::Gateway, |p| Some(p.backend_us)), 1.0, 1),
+                );
+            }
         }
         out.push('\n');
     }
@@ -365,6 +406,10 @@ mod tests {
             concurrency: 16,
             target,
             loadavg: 1.0,
+            cpu: PerRequest {
+                proxy_us: (target != Target::Direct).then_some(p50_us / 2.0),
+                backend_us: 40.0,
+            },
             result: WrkResult {
                 requests,
                 duration_us: 1_000_000,
@@ -442,5 +487,9 @@ mod tests {
         assert!(md.contains("| stateless tools/call | 16 | 0.90 | 1.12 | 0.80 | 0.04 | 0.05 |"));
         assert!(md.contains("- met: stateless tools/call c=16: gateway/nginx throughput 1.12x"));
         assert!(md.contains("- not measured: start to ready median NaN ms"));
+        assert!(
+            md.contains("| stateless tools/call | 16 | 70.0 | 75.0 | 0.93 | 40.0 | 40.0 | 40.0 |"),
+            "{md}"
+        );
     }
 }
