@@ -44,14 +44,16 @@ impl Source {
         })
     }
 
-    /// Lists the backend's tools as prefixed gateway tools.
+    /// Lists the backend's tools as prefixed gateway tools, within the entry's timeout.
     ///
     /// # Errors
-    /// The backend's tools/list failed.
+    /// The backend's tools/list failed or did not finish in time.
     pub async fn fetch(&self, backends: &Backends) -> Result<Vec<(Tool, Listing)>, String> {
         let pool = backends.pool_for(self.allow_private);
-        let listed = mcp_client::list_tools(pool, backends.max_response(), &self.url, self.protocol)
+        let listing = mcp_client::list_tools(pool, backends.max_response(), &self.url, self.protocol);
+        let listed = tokio::time::timeout(self.timeout, listing)
             .await
+            .map_err(|_| format!("no tools/list answer within {} ms", self.timeout.as_millis()))?
             .map_err(|e| match e {
                 super::backend::CallError::Backend(reason) => reason,
                 super::backend::CallError::JsonRpc(raw) => raw.get().to_string(),
@@ -102,6 +104,12 @@ impl Source {
     }
 }
 
+/// Lists every source at once, each within its own timeout: a stalled backend delays neither
+/// the others nor the gateway's first table (and so its readiness) past that timeout.
+pub async fn fetch_all(sources: &[Source], backends: &Backends) -> Vec<Result<Vec<(Tool, Listing)>, String>> {
+    futures_util::future::join_all(sources.iter().map(|source| source.fetch(backends))).await
+}
+
 /// `<prefix>_<tool>` with characters outside `[A-Za-z0-9_.-]` replaced by `_`, cut to 128.
 pub fn prefixed(prefix: &str, tool: &str) -> String {
     let clean: String = tool
@@ -121,7 +129,106 @@ pub fn prefixed(prefix: &str, tool: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Instant;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
     use super::*;
+
+    /// A backend that reads one request and answers a stateless tools/list with one tool, or
+    /// (`stalled`) never answers at all.
+    async fn backend(stalled: bool) -> url::Url {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = url::Url::parse(&format!("http://{}/mcp", listener.local_addr().unwrap())).unwrap();
+        tokio::spawn(async move {
+            loop {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                tokio::spawn(async move {
+                    let mut request = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    // The body is small and the test sends one request: read until it parses.
+                    let body: serde_json::Value = loop {
+                        let n = socket.read(&mut chunk).await.unwrap_or(0);
+                        if n == 0 {
+                            return;
+                        }
+                        request.extend_from_slice(&chunk[..n]);
+                        let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") else {
+                            continue;
+                        };
+                        if let Ok(body) = serde_json::from_slice(&request[end + 4..]) {
+                            break body;
+                        }
+                    };
+                    if stalled {
+                        tokio::time::sleep(Duration::from_secs(3600)).await;
+                    }
+                    let answer = serde_json::json!({
+                        "jsonrpc": "2.0", "id": body["id"],
+                        "result": {"tools": [{"name": "echo", "inputSchema": {"type": "object"}}]}
+                    })
+                    .to_string();
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                        answer.len()
+                    );
+                    let _ = socket.write_all(format!("{head}{answer}").as_bytes()).await;
+                });
+            }
+        });
+        url
+    }
+
+    fn source(url: url::Url, prefix: &str, timeout: Duration) -> Source {
+        Source {
+            entry: prefix.into(),
+            prefix: prefix.into(),
+            url,
+            protocol: BackendProtocol::Stateless,
+            refresh: Duration::from_secs(60),
+            allow_private: true,
+            timeout,
+        }
+    }
+
+    fn backends() -> Backends {
+        crate::tls::install_crypto_provider();
+        let tls = rustls::ClientConfig::builder()
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth();
+        Backends::new(tls, 1 << 20, Duration::from_secs(60))
+    }
+
+    #[tokio::test]
+    async fn a_stalled_backend_fails_its_listing_within_the_timeout() {
+        let stalled = source(backend(true).await, "s", Duration::from_millis(200));
+        // The outer bound only keeps a regression from hanging the test run.
+        let outcome = tokio::time::timeout(Duration::from_secs(10), stalled.fetch(&backends()))
+            .await
+            .expect("fetch ignored its timeout");
+        assert_eq!(outcome.unwrap_err(), "no tools/list answer within 200 ms");
+    }
+
+    #[tokio::test]
+    async fn a_stalled_backend_does_not_hold_up_the_others() {
+        let timeout = Duration::from_millis(500);
+        let sources = [
+            source(backend(true).await, "s1", timeout),
+            source(backend(false).await, "ok", timeout),
+            source(backend(true).await, "s2", timeout),
+        ];
+        let started = Instant::now();
+        let outcomes = tokio::time::timeout(Duration::from_secs(10), fetch_all(&sources, &backends()))
+            .await
+            .expect("fetch_all ignored the timeouts");
+        // Listed one after another, two stalled sources would take two timeouts.
+        assert!(started.elapsed() < timeout * 2, "took {:?}", started.elapsed());
+        assert!(outcomes[0].is_err() && outcomes[2].is_err());
+        let listed = outcomes[1].as_ref().unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].0.name, "ok_echo");
+    }
 
     #[test]
     fn prefixed_names_keep_to_the_spec_alphabet_and_length() {

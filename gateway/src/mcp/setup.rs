@@ -84,12 +84,13 @@ pub fn build(
 }
 
 impl McpService {
-    /// Fetches every aggregated list once and installs the table; failures are logged and the
-    /// source's previous tools are kept.
+    /// Fetches every aggregated list once (all at once, each within its entry's timeout) and
+    /// installs the table; failures are logged and the source's previous tools are kept.
     pub async fn refresh(&self, previous: &mut Vec<Vec<(Tool, Listing)>>) {
         previous.resize(self.sources.len(), Vec::new());
-        for (source, kept) in self.sources.iter().zip(previous.iter_mut()) {
-            match source.fetch(&self.router.backends).await {
+        let fetched = super::aggregate::fetch_all(&self.sources, &self.router.backends).await;
+        for ((source, kept), outcome) in self.sources.iter().zip(previous.iter_mut()).zip(fetched) {
+            match outcome {
                 Ok(found) => *kept = found,
                 Err(reason) => {
                     warn!(entry = %source.entry, backend = %source.url, reason, "aggregated tools/list failed; keeping the last list")

@@ -84,6 +84,11 @@ impl Connector {
         }
     }
 
+    /// Whether private addresses are refused.
+    pub fn guarded(&self) -> bool {
+        self.guarded
+    }
+
     /// A connection to `host:port`, TLS when `https`.
     ///
     /// # Errors

@@ -212,7 +212,11 @@ async fn initialize(pool: &Pool, max: usize, url: &url::Url, call: &Call<'_>) ->
         .ok()
         .and_then(|v| v.get("protocolVersion").and_then(Value::as_str).map(str::to_string))
         .unwrap_or_else(|| LEGACY_VERSION.to_string());
-    let session = BackendSession { id, version };
+    let session = BackendSession {
+        id,
+        version,
+        allow_private: pool.allows_private(),
+    };
     let note = post(call, r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#.into());
     let answer = send(
         pool,
@@ -262,7 +266,7 @@ pub async fn list_tools(
                 Ok(answer) => response::read(answer, url, max, id, None).await,
                 Err(e) => Err(e),
             };
-            delete_session(pool, url.as_str(), &session).await;
+            delete_session(pool, url.as_str(), &session, super::SESSION_CLOSE_TIMEOUT).await;
             result
         }
     }?;
@@ -270,7 +274,7 @@ pub async fn list_tools(
 }
 
 /// Ends a backend session (best effort: failures are logged at debug).
-pub async fn delete_session(pool: &Pool, url: &str, session: &BackendSession) {
+pub async fn delete_session(pool: &Pool, url: &str, session: &BackendSession, within: std::time::Duration) {
     if session.id.is_none() {
         return;
     }
@@ -283,7 +287,10 @@ pub async fn delete_session(pool: &Pool, url: &str, session: &BackendSession) {
         let _ = answer.read_capped(4096).await;
         Ok::<(), String>(())
     };
-    if let Err(reason) = ended.await {
+    let outcome = tokio::time::timeout(within, ended)
+        .await
+        .unwrap_or_else(|_| Err(format!("no answer within {} ms", within.as_millis())));
+    if let Err(reason) = outcome {
         tracing::debug!(backend = url, reason, "backend session DELETE failed");
     }
 }

@@ -21,6 +21,10 @@ use self::pool::Pool;
 
 use super::tools::{Target, Tool};
 
+/// How long closing a backend session may take: the DELETE is best effort, and a backend that
+/// never answers must not hold a task and a connection for good.
+pub const SESSION_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Why a call produced no result.
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
@@ -39,6 +43,9 @@ pub struct BackendSession {
     pub id: Option<String>,
     /// The negotiated version, sent as `MCP-Protocol-Version`.
     pub version: String,
+    /// Whether it was opened through the pool that allows private addresses: it is closed
+    /// through the same one, so a DELETE never steps around the SSRF guard.
+    pub allow_private: bool,
 }
 
 /// Legacy backend sessions by endpoint URL, initialised lazily and at most once at a time.
@@ -143,8 +150,8 @@ pub struct Call<'a> {
 
 /// The shared connection pools.
 pub struct Backends {
-    guarded: Pool,
-    /// Shared with the background tasks that close sessions.
+    /// Both shared with the background tasks that close sessions.
+    guarded: Arc<Pool>,
     open: Arc<Pool>,
     max_response: usize,
     /// Backend sessions for stateless clients reaching legacy backends (the bridge).
@@ -156,7 +163,7 @@ impl Backends {
     /// caller idle for `bridge_idle` are dropped.
     pub fn new(tls: rustls::ClientConfig, max_response: usize, bridge_idle: Duration) -> Self {
         Self {
-            guarded: Pool::new(Connector::new(tls.clone(), true)),
+            guarded: Arc::new(Pool::new(Connector::new(tls.clone(), true))),
             open: Arc::new(Pool::new(Connector::new(tls, false))),
             max_response,
             bridge: BridgeSessions::new(bridge_idle),
@@ -190,11 +197,17 @@ impl Backends {
         }
     }
 
-    /// Ends legacy backend sessions (DELETE, best effort) in the background.
+    /// Ends legacy backend sessions (DELETE, best effort, each within [`SESSION_CLOSE_TIMEOUT`])
+    /// in the background, each through the pool it was opened with.
     pub fn close_sessions(&self, sessions: Vec<(String, BackendSession)>) {
         for (url, session) in sessions {
-            let pool = self.open.clone();
-            tokio::spawn(async move { mcp_client::delete_session(&pool, &url, &session).await });
+            let pool = if session.allow_private {
+                &self.open
+            } else {
+                &self.guarded
+            }
+            .clone();
+            tokio::spawn(async move { mcp_client::delete_session(&pool, &url, &session, SESSION_CLOSE_TIMEOUT).await });
         }
     }
 
@@ -213,4 +226,91 @@ impl Backends {
 pub(crate) fn transport_error(url: &url::Url, error: &pool::SendError) -> CallError {
     let cause = crate::bootstrap::client::error_chain(error);
     CallError::Backend(format!("backend {url} unreachable: {cause}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use rstest::rstest;
+    use tokio::io::AsyncReadExt;
+    use tokio::net::TcpListener;
+
+    use super::*;
+
+    /// A listener on 127.0.0.1 that counts requests it reads and never answers.
+    async fn silent_backend() -> (String, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+        let seen = Arc::new(AtomicUsize::new(0));
+        let counter = seen.clone();
+        tokio::spawn(async move {
+            loop {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let counter = counter.clone();
+                tokio::spawn(async move {
+                    let mut chunk = [0u8; 4096];
+                    while let Ok(n) = socket.read(&mut chunk).await {
+                        if n == 0 {
+                            return;
+                        }
+                        if chunk[..n].starts_with(b"DELETE ") {
+                            counter.fetch_add(1, Ordering::SeqCst);
+                        }
+                    }
+                });
+            }
+        });
+        (url, seen)
+    }
+
+    fn session(allow_private: bool) -> BackendSession {
+        BackendSession {
+            id: Some("s-1".into()),
+            version: "2025-11-25".into(),
+            allow_private,
+        }
+    }
+
+    fn backends() -> Backends {
+        crate::tls::install_crypto_provider();
+        let tls = rustls::ClientConfig::builder()
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth();
+        Backends::new(tls, 1 << 20, Duration::from_secs(60))
+    }
+
+    /// A session opened through the guarded pool is closed through it too: a DELETE to a
+    /// private address (a name rebound since, say) is refused like any other request.
+    #[rstest]
+    #[case::opened_guarded(false, 0)]
+    #[case::opened_open(true, 1)]
+    #[tokio::test]
+    async fn sessions_are_closed_through_the_pool_that_opened_them(
+        #[case] allow_private: bool,
+        #[case] deletes: usize,
+    ) {
+        let (url, seen) = silent_backend().await;
+        backends().close_sessions(vec![(url, session(allow_private))]);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(seen.load(Ordering::SeqCst), deletes);
+    }
+
+    #[tokio::test]
+    async fn a_delete_the_backend_never_answers_ends_at_its_timeout() {
+        let (url, seen) = silent_backend().await;
+        let backends = backends();
+        let open = session(true);
+        let started = std::time::Instant::now();
+        let delete = mcp_client::delete_session(&backends.open, &url, &open, Duration::from_millis(200));
+        tokio::time::timeout(Duration::from_secs(10), delete)
+            .await
+            .expect("the DELETE ignored its timeout");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "took {:?}",
+            started.elapsed()
+        );
+        assert_eq!(seen.load(Ordering::SeqCst), 1);
+    }
 }

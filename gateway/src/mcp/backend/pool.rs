@@ -125,6 +125,11 @@ impl Pool {
         }
     }
 
+    /// Whether this pool connects to private addresses (no SSRF guard).
+    pub fn allows_private(&self) -> bool {
+        !self.connector.guarded()
+    }
+
     /// The origin of `url`, created on first use.
     fn origin(&self, url: &url::Url) -> Result<Arc<Origin>, SendError> {
         let key = &url[..url::Position::BeforePath];
