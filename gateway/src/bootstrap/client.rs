@@ -190,12 +190,20 @@ impl ConfigServerClient {
     }
 }
 
-async fn success(url: &str, response: reqwest::Response) -> Result<reqwest::Response, FetchError> {
+/// The most a config-server answer may hold. Config files, certificates and files for one
+/// service are kilobytes; the cap keeps a broken or hostile server from filling memory.
+pub const MAX_ANSWER_BYTES: usize = 16 * 1024 * 1024;
+/// How much of an error answer is read (a few hundred characters of it are shown).
+const MAX_ERROR_BYTES: usize = 4096;
+
+async fn success(url: &str, mut response: reqwest::Response) -> Result<reqwest::Response, FetchError> {
     let status = response.status();
     if status.is_success() {
         return Ok(response);
     }
-    let body = response.text().await.unwrap_or_default();
+    // The explanation is a courtesy: whatever could be read of it before a failure is shown.
+    let (body, _) = read_at_most(&mut response, MAX_ERROR_BYTES).await.unwrap_or_default();
+    let body = String::from_utf8_lossy(&body);
     let body: String = body.trim().chars().take(300).collect();
     Err(FetchError::Status {
         url: url.to_string(),
@@ -204,11 +212,39 @@ async fn success(url: &str, response: reqwest::Response) -> Result<reqwest::Resp
     })
 }
 
-async fn read_text(url: &str, response: reqwest::Response) -> Result<String, FetchError> {
-    response.text().await.map_err(|e| FetchError::Transport {
+/// The body, at most `max` bytes, and whether more was left unread. Counted as the bytes
+/// arrive, whatever the declared length says.
+async fn read_at_most(response: &mut reqwest::Response, max: usize) -> Result<(Vec<u8>, bool), reqwest::Error> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = max - body.len();
+        if chunk.len() > room {
+            body.extend_from_slice(&chunk[..room]);
+            return Ok((body, true));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((body, false))
+}
+
+async fn read_text(url: &str, mut response: reqwest::Response) -> Result<String, FetchError> {
+    let body_error = |reason: String| FetchError::Body {
         url: url.to_string(),
-        reason: transport_reason(&e),
-    })
+        reason,
+    };
+    if response.content_length().is_some_and(|n| n > MAX_ANSWER_BYTES as u64) {
+        return Err(body_error(format!("the answer exceeds {MAX_ANSWER_BYTES} bytes")));
+    }
+    let (body, cut) = read_at_most(&mut response, MAX_ANSWER_BYTES)
+        .await
+        .map_err(|e| FetchError::Transport {
+            url: url.to_string(),
+            reason: transport_reason(&e),
+        })?;
+    if cut {
+        return Err(body_error(format!("the answer exceeds {MAX_ANSWER_BYTES} bytes")));
+    }
+    String::from_utf8(body).map_err(|e| body_error(format!("the answer is not UTF-8: {e}")))
 }
 
 /// reqwest's top message repeats the URL; the causes say what happened.

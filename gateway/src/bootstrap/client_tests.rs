@@ -113,6 +113,51 @@ async fn unusable_configs_answers_are_failures(#[case] answer: ResponseTemplate,
     assert!(err.contains(expected), "{err}");
 }
 
+/// An answer over the cap is refused, whether or not it declares its length (chunked, it can
+/// only be counted as it arrives), and so is a long error page.
+#[rstest]
+#[case::declared(false)]
+#[case::chunked(true)]
+#[tokio::test]
+async fn answers_over_the_cap_are_refused(#[case] chunked: bool) {
+    let server = MockServer::start().await;
+    let big = "a: b\n".repeat(MAX_ANSWER_BYTES / 5 + 1);
+    let mut answer = ResponseTemplate::new(200).set_body_raw(big, "application/yaml");
+    if chunked {
+        answer = answer.insert_header("transfer-encoding", "chunked");
+    }
+    Mock::given(path("/config-server/configs"))
+        .respond_with(answer)
+        .mount(&server)
+        .await;
+    let err = client(&boot(&server.uri(), None))
+        .configs()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&format!("the answer exceeds {MAX_ANSWER_BYTES} bytes")),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_long_error_page_is_cut_to_its_start() {
+    let server = MockServer::start().await;
+    let page = format!("denied {}", "x".repeat(1 << 20));
+    Mock::given(path("/config-server/configs"))
+        .respond_with(ResponseTemplate::new(403).set_body_string(page))
+        .mount(&server)
+        .await;
+    let err = client(&boot(&server.uri(), None))
+        .configs()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("HTTP 403: denied xxx"), "{err}");
+    assert!(err.len() < 600, "{} characters", err.len());
+}
+
 #[tokio::test]
 async fn missing_token_sends_an_empty_authorization_header() {
     let server = MockServer::start().await;

@@ -21,6 +21,8 @@ enum Script {
     AckThenDrop(u64),
     /// Ack, then stop reading (no pongs) and hold the socket.
     AckThenDeaf,
+    /// Ack, then send a message one byte over the gateway's limit.
+    AckThenHuge,
 }
 
 struct Controller {
@@ -69,6 +71,15 @@ async fn controller(script: Script) -> Controller {
                                 return;
                             }
                             Script::AckThenDeaf => {
+                                tokio::time::sleep(Duration::from_secs(30)).await;
+                                return;
+                            }
+                            Script::AckThenHuge => {
+                                // Once the gateway has reported its registration.
+                                tokio::time::sleep(Duration::from_millis(200)).await;
+                                let huge = "x".repeat(super::session::MAX_CONTROLLER_MESSAGE_BYTES + 1);
+                                // The gateway may drop the connection while this is in flight.
+                                let _ = ws.send(Message::text(huge)).await;
                                 tokio::time::sleep(Duration::from_secs(30)).await;
                                 return;
                             }
@@ -191,6 +202,26 @@ async fn dropped_connection_reconnects_and_registers_again() {
     })
     .await
     .expect("re-registered after each drop");
+}
+
+#[tokio::test]
+async fn a_message_over_the_limit_ends_the_connection() {
+    let c = controller(Script::AckThenHuge).await;
+    let mut handle = RegistryHandle::spawn(settings(&c.url));
+    let first = handle.first_outcome().await;
+    assert!(first.is_ok(), "{first:?}");
+    let lost = tokio::time::timeout(
+        Duration::from_secs(5),
+        handle.status.wait_for(|s| matches!(s, Status::Reconnecting(_))),
+    )
+    .await
+    .expect("the oversized message ended the connection")
+    .map(|s| s.clone())
+    .unwrap();
+    assert!(
+        matches!(lost, Status::Reconnecting(ref r) if r.contains("too long")),
+        "{lost:?}"
+    );
 }
 
 #[tokio::test]

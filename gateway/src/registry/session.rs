@@ -11,6 +11,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::{Instant, sleep, sleep_until, timeout, timeout_at};
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream, connect_async_tls_with_config};
 use tracing::{debug, info, warn};
 use uuid::Uuid;
@@ -111,13 +112,22 @@ pub(super) async fn run(settings: Settings, mut commands: mpsc::Receiver<Command
     status.send_replace(Status::Stopped);
 }
 
+/// The largest message (and frame) taken from the controller. Its frames are JSON-RPC requests
+/// and answers of a few kilobytes; the library's default (64 MiB) would let a broken or hostile
+/// controller make the gateway buffer that much. A larger one ends the connection (and the
+/// session reconnects).
+pub(crate) const MAX_CONTROLLER_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+
 async fn connect_and_register(settings: &Settings) -> Result<(Socket, Uuid), String> {
     let connector = settings
         .ws_url
         .starts_with("wss:")
         .then(|| Connector::Rustls(settings.tls.clone()));
     let wait = settings.timing.ack_timeout;
-    let connect = connect_async_tls_with_config(settings.ws_url.as_str(), None, false, connector);
+    let limits = WebSocketConfig::default()
+        .max_message_size(Some(MAX_CONTROLLER_MESSAGE_BYTES))
+        .max_frame_size(Some(MAX_CONTROLLER_MESSAGE_BYTES));
+    let connect = connect_async_tls_with_config(settings.ws_url.as_str(), Some(limits), false, connector);
     let (mut socket, _) = timeout(wait, connect)
         .await
         .map_err(|_| format!("no connection to {} within {wait:?}", settings.ws_url))?
