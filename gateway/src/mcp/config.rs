@@ -319,29 +319,6 @@ pub fn valid_tool_name(name: &str) -> bool {
     (1..=128).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
 }
 
-/// Loopback, private, link-local, unique-local, unspecified or shared (CGNAT) addresses: the
-/// SSRF guard refuses them unless a tool allows private targets.
-pub fn is_private(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || (a == 100 && (64..128).contains(&b))
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_private(IpAddr::V4(v4));
-            }
-            let first = v6.segments()[0];
-            v6.is_loopback() || v6.is_unspecified() || (first & 0xfe00) == 0xfc00 || (first & 0xffc0) == 0xfe80
-        }
-    }
-}
-
 impl McpRouterConfig {
     /// Checks the rules the router relies on.
     ///
@@ -492,7 +469,7 @@ impl ToolConfig {
                 .trim_end_matches(']')
                 .parse::<IpAddr>()
                 .ok();
-            if literal.is_some_and(is_private) && !self.allow_private_target() {
+            if literal.is_some_and(super::backend::address::is_private) && !self.allow_private_target() {
                 return Err(ConfigError::invalid(
                     file,
                     &key("targetHost"),

@@ -13,7 +13,7 @@ use rustls_pki_types::ServerName;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-use crate::mcp::config::is_private;
+use super::address::is_private;
 
 /// How long one connection attempt (resolve, TCP, TLS) may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);

@@ -1,6 +1,7 @@
 //! Backends: the gateway as an MCP client (legacy sessions or stateless) and as a JSON HTTP
 //! client. One connection pool per SSRF policy serves every tool.
 
+pub mod address;
 mod connector;
 pub mod http_tool;
 pub mod mcp_client;
