@@ -65,11 +65,12 @@ pub struct Listing {
     pub output_schema: Option<JsonObject>,
 }
 
-/// Tools by name and alias, and the serialised tools/list results.
+/// Tools by their exact names, and the serialised tools/list results. Names are matched
+/// exactly, as the MCP spec has them: a loose match (case, `-` or `_`) would let `DeleteUser`
+/// reach `delete_user` past an exact-name rule in front of the gateway (an `Mcp-Name` filter).
 #[derive(Debug, Default)]
 pub struct ToolTable {
     by_name: HashMap<String, Arc<Tool>>,
-    by_alias: HashMap<String, Option<Arc<Tool>>>,
     /// Each tool with its listing, in order (for listings filtered per caller).
     listed: Vec<(Arc<Tool>, rmcp::model::Tool)>,
     legacy_list: String,
@@ -87,14 +88,6 @@ fn list_result(tools: Vec<rmcp::model::Tool>, stateless: bool) -> String {
     serde_json::to_string(&result).unwrap_or_else(|_| r#"{"tools":[]}"#.into())
 }
 
-/// Upstream's alias key: lower-cased ASCII letters and digits only (`Get_Weather` ~ `getweather`).
-pub fn alias_key(name: &str) -> String {
-    name.chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_lowercase())
-        .collect()
-}
-
 impl ToolTable {
     /// A table of `tools` in order.
     pub fn new(tools: Vec<(Tool, Listing)>) -> Self {
@@ -102,15 +95,6 @@ impl ToolTable {
         let mut listed = Vec::with_capacity(tools.len());
         for (tool, listing) in tools {
             let tool = Arc::new(tool);
-            let key = alias_key(&tool.name);
-            if !key.is_empty() {
-                // Two tools with one alias: the alias resolves to neither (ambiguous).
-                table
-                    .by_alias
-                    .entry(key)
-                    .and_modify(|slot| *slot = None)
-                    .or_insert_with(|| Some(tool.clone()));
-            }
             table.by_name.insert(tool.name.clone(), tool.clone());
             let mut rmcp_tool =
                 rmcp::model::Tool::new(listing.name, listing.description, Arc::new(listing.input_schema));
@@ -141,11 +125,9 @@ impl ToolTable {
         Cow::Owned(list_result(kept.into_iter().cloned().collect(), stateless))
     }
 
-    /// The tool called `name`, else the one tool whose alias matches.
+    /// The tool called exactly `name`.
     pub fn get(&self, name: &str) -> Option<&Arc<Tool>> {
-        self.by_name
-            .get(name)
-            .or_else(|| self.by_alias.get(&alias_key(name)).and_then(Option::as_ref))
+        self.by_name.get(name)
     }
 
     /// The serialised tools/list result for an era.
@@ -232,14 +214,18 @@ mod tests {
         (t, l)
     }
 
-    #[test]
-    fn lookup_by_name_then_by_unambiguous_alias() {
-        let table = ToolTable::new(vec![tool("get_weather"), tool("a-b"), tool("A_B")]);
-        assert_eq!(table.get("get_weather").unwrap().name, "get_weather");
-        assert_eq!(table.get("GetWeather").unwrap().name, "get_weather");
-        assert_eq!(table.get("A_B").unwrap().name, "A_B", "exact name wins");
-        assert!(table.get("ab").is_none(), "ambiguous alias resolves to nothing");
-        assert!(table.get("nope").is_none());
+    #[rstest::rstest]
+    #[case("delete_user", Some("delete_user"))]
+    #[case("a-b", Some("a-b"))]
+    #[case("DeleteUser", None)]
+    #[case("delete-user", None)]
+    #[case("DELETE_USER", None)]
+    #[case("deleteuser", None)]
+    #[case("A-B", None)]
+    #[case("nope", None)]
+    fn tools_are_found_by_their_exact_names_only(#[case] asked: &str, #[case] found: Option<&str>) {
+        let table = ToolTable::new(vec![tool("delete_user"), tool("a-b")]);
+        assert_eq!(table.get(asked).map(|t| t.name.as_str()), found);
     }
 
     #[test]
