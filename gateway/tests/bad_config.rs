@@ -57,6 +57,10 @@ fn encrypted() -> String {
 #[case::unknown_handler_id("handler.handlers: [mcp, teleport]\n", &[], &["handler.yml", "unknown handler id 'teleport'"])]
 #[case::handler_chain_cycle("handler.handlers: [mcp]\nhandler.chains: {a: [b], b: [a]}\nhandler.defaultHandlers: [a]\n", &[], &["handler.yml", "refers to itself"])]
 #[case::private_target_without_allow("mcp-router.tools: [{name: t, apiType: mcp, targetHost: 'http://10.0.0.7:8080'}]\n", &[], &["mcp-router.yml", "tools[0].targetHost", "allowPrivateTargetHost"])]
+#[case::forwarded_host("mcp-router.forwardClientHeaders: [x-tenant, Host]\n", &[], &["mcp-router.yml", "forwardClientHeaders[1]", "'Host' is set by the gateway"])]
+#[case::forwarded_transfer_encoding("mcp-router.forwardClientHeaders: [transfer-encoding]\n", &[], &["mcp-router.yml", "forwardClientHeaders[0]", "cannot be forwarded"])]
+#[case::forwarded_session_id("mcp-router.forwardClientHeaders: [Mcp-Session-Id]\n", &[], &["mcp-router.yml", "forwardClientHeaders[0]", "cannot be forwarded"])]
+#[case::forwarded_header_not_a_name("mcp-router.forwardClientHeaders: ['x tenant']\n", &[], &["mcp-router.yml", "forwardClientHeaders[0]", "not a header name"])]
 #[case::tool_name_outside_the_spec("mcp-router.tools: [{name: 'bad name', apiType: mcp, targetHost: 'https://mcp.example'}]\n", &[], &["mcp-router.yml", "tools[0].name"])]
 fn bad_input_exits_non_zero_naming_file_and_key(
     #[case] extra: &str,

@@ -319,6 +319,27 @@ pub fn valid_tool_name(name: &str) -> bool {
     (1..=128).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
 }
 
+/// Headers the gateway writes itself on backend requests: forwarding a client's copy would
+/// break the framing (length, encoding), the connection (hop-by-hop headers), the target (Host)
+/// or the backend's MCP session and era.
+const GATEWAY_OWNED_HEADERS: &[&str] = &[
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "upgrade",
+    "content-type",
+    "accept",
+    "mcp-session-id",
+    "mcp-protocol-version",
+    "mcp-method",
+    "mcp-name",
+];
+
 impl McpRouterConfig {
     /// Checks the rules the router relies on.
     ///
@@ -328,6 +349,19 @@ impl McpRouterConfig {
         let bad = |key: &str, reason: String| ConfigError::invalid(file, key, reason);
         if !self.path.starts_with('/') {
             return Err(bad("path", format!("'{}' must start with /", self.path)));
+        }
+        for (i, name) in self.forward_client_headers.iter().enumerate() {
+            let key = format!("forwardClientHeaders[{i}]");
+            let header = http::HeaderName::from_bytes(name.trim().as_bytes())
+                .map_err(|_| bad(&key, format!("'{name}' is not a header name")))?;
+            if GATEWAY_OWNED_HEADERS.contains(&header.as_str()) {
+                return Err(bad(
+                    &key,
+                    format!(
+                        "'{name}' is set by the gateway for each backend request (framing, connection or MCP session) and cannot be forwarded"
+                    ),
+                ));
+            }
         }
         if self.protocols.legacy.enabled {
             check_versions(
