@@ -1,7 +1,11 @@
 //! The config cache: atomic writes (temp file in the same dir, fsync, rename, fsync dir), so a
 //! crash never leaves a half-written file, and names that would escape the dir are refused.
+//! Files are created 0600 and directories the cache creates 0700: `certs` can hold private keys
+//! and `values.yml` decrypted secrets. A directory that already exists (a mounted volume, say)
+//! keeps its mode; the files in it are still the owner's alone.
 
 use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 /// A cache write that did not happen.
@@ -49,10 +53,18 @@ pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, Cac
         path: target.clone(),
         source,
     };
-    std::fs::create_dir_all(dir).map_err(io)?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(io)?;
     let temp = dir.join(format!(".{name}.{}.{}.tmp", std::process::id(), rand::random::<u32>()));
     let result = (|| {
-        let mut file = std::fs::File::create(&temp)?;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&temp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         std::fs::rename(&temp, &target)?;
@@ -86,6 +98,18 @@ mod tests {
             write_atomic(dir.path(), name, b"x"),
             Err(CacheError::UnsafeName(_))
         ));
+    }
+
+    #[test]
+    fn files_are_the_owners_alone_and_new_directories_too() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("config-cache").join("certs");
+        let path = write_atomic(&dir, "server.key", b"secret").unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&root.path().join("config-cache")), 0o700);
     }
 
     #[test]
