@@ -45,7 +45,9 @@ impl Programs {
     }
 }
 
-/// What config-server serves as `values.yml`: the route and two tools on the backend.
+/// What config-server serves as `values.yml`: the route and two tools on the backend. The
+/// stateless limits per caller and per target (32 by default) are raised above the largest
+/// concurrency measured: wrk is one anonymous caller (one JWT principal) and one target.
 fn runtime_values(backend: &str) -> String {
     let private = "toolMetadata: {runtime: {allowPrivateTargetHost: true}}";
     format!(
@@ -54,6 +56,8 @@ handler.chains: {{mcp-chain: [mcp]}}
 handler.paths: [{{path: /mcp, method: POST, exec: [mcp-chain]}}]
 handler.defaultHandlers: []
 mcp-router.maxSessionsPerClient: 1000
+mcp-router.protocols.stateless.maxConcurrentRequestsPerPrincipal: 4096
+mcp-router.protocols.stateless.maxConcurrentBackendCallsPerTarget: 4096
 mcp-router.tools:
   - {{name: echo, apiType: mcp, backendMcpProtocol: stateless, targetHost: '{backend}', path: /mcp, {private}}}
   - {{name: {legacy}, endpointName: echo, apiType: mcp, targetHost: '{backend}', path: /mcp, {private}}}

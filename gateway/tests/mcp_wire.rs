@@ -365,3 +365,113 @@ fn results_carry_result_type_for_stateless_clients_and_not_for_legacy_ones(#[cas
     );
     assert_eq!(legacy_answer["result"]["structuredContent"]["instance"], instance);
 }
+
+/// A stateless call to `slow` that holds its places for `ms`, on its own thread.
+fn hold(d: &McpDeployment, ms: u64) -> std::thread::JoinHandle<u16> {
+    let url = d.url.clone();
+    std::thread::spawn(move || {
+        let body = json!({"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"slow","arguments":{"ms":ms}}});
+        client()
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("accept", BOTH)
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", "tools/call")
+            .header("mcp-name", "slow")
+            .body(body.to_string())
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    })
+}
+
+/// Waits until backend A has the `slow` call (it then sleeps for the call's `ms`).
+fn until_slow_reached_a(d: &McpDeployment) {
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_secs(5) {
+        let recorded = d.a.get("/__admin/requests");
+        let reached = recorded
+            .as_array()
+            .is_some_and(|all| all.iter().any(|r| r["body"]["params"]["name"] == "slow"));
+        if reached {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    panic!("the slow call never reached backend A");
+}
+
+/// `protocols.stateless.<limit>` at 1.
+fn limited(limit: &str) -> String {
+    format!("mcp-router.protocols.stateless.{limit}: 1\n")
+}
+
+fn echo_b(d: &McpDeployment) -> Response {
+    stateless(
+        d,
+        "tools/call",
+        Some("echo_b"),
+        json!({"name": "echo_b", "arguments": {}}),
+    )
+}
+
+/// Upstream's stateless limits: requests over the gateway's or a caller's limit get 429 at once,
+/// a call over its target's limit fails naming it, and the places come back when calls end.
+#[rstest]
+#[case::gateway("maxConcurrentRequests", "maxConcurrentRequests")]
+#[case::per_caller("maxConcurrentRequestsPerPrincipal", "maxConcurrentRequestsPerPrincipal")]
+fn stateless_requests_over_a_limit_get_429_naming_it(#[case] limit: &str, #[case] named: &str) {
+    let d = deploy(&limited(limit));
+    let held = hold(&d, 250);
+    until_slow_reached_a(&d);
+    let refused = echo_b(&d);
+    assert_eq!(refused.status(), 429);
+    let body: Value = refused.json().unwrap();
+    assert_eq!(body["error"]["code"], -32000);
+    assert!(body["error"]["message"].as_str().unwrap().contains(named), "{body}");
+    assert_eq!(held.join().unwrap(), 200);
+    assert_eq!(echo_b(&d).status(), 200, "the places came back");
+}
+
+#[test]
+fn a_call_over_its_targets_limit_fails_naming_it() {
+    let d = deploy(&limited("maxConcurrentBackendCallsPerTarget"));
+    let held = hold(&d, 250);
+    until_slow_reached_a(&d);
+    // `echo` lives on the same backend as `slow`; `echo_b` on another, which has room.
+    let same: Value = stateless(&d, "tools/call", Some("echo"), json!({"name": "echo", "arguments": {}}))
+        .json()
+        .unwrap();
+    assert_eq!(same["error"]["code"], -32000, "{same}");
+    assert!(
+        same["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("maxConcurrentBackendCallsPerTarget"),
+        "{same}"
+    );
+    let other: Value = echo_b(&d).json().unwrap();
+    assert!(other["result"].is_object(), "{other}");
+    assert_eq!(held.join().unwrap(), 200);
+}
+
+#[test]
+fn a_body_nested_deeper_than_max_json_depth_is_refused() {
+    let d = deploy("mcp-router.maxJsonDepth: 6\n");
+    let nested = |depth: usize| format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
+    // The envelope, params and arguments are three levels; a string full of brackets is none.
+    let body = |inner: String| {
+        format!(
+            r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"echo_b","arguments":{{"v":{inner},"s":"[[[[[[[["}}}}}}"#
+        )
+    };
+    let headers = [
+        ("accept", BOTH),
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", "tools/call"),
+        ("mcp-name", "echo_b"),
+    ];
+    assert_eq!(post(&d, &headers, &body(nested(3))).status(), 200, "six levels pass");
+    assert_eq!(code(post(&d, &headers, &body(nested(4)))), (400, -32600));
+}

@@ -197,7 +197,7 @@ mod tests {
         let tls = rustls::ClientConfig::builder()
             .with_root_certificates(rustls::RootCertStore::empty())
             .with_no_client_auth();
-        Backends::new(tls, 1 << 20, Duration::from_secs(60))
+        Backends::new(tls, 1 << 20, 32, Duration::from_secs(60))
     }
 
     #[tokio::test]

@@ -34,9 +34,10 @@ pub struct McpRouterConfig {
     /// Largest backend answer passed on (an error beyond).
     #[serde(default = "default_response_limit")]
     pub max_response_body_bytes: usize,
-    /// Accepted for upstream compatibility (serde_json bounds nesting at 128 itself).
-    #[serde(default)]
-    pub max_json_depth: Option<usize>,
+    /// Deepest nesting of arrays and objects in a request (400 beyond); at most 128, the
+    /// depth the JSON parser itself stops at.
+    #[serde(default = "default_json_depth")]
+    pub max_json_depth: usize,
     /// Default backend timeout per call; `toolMetadata.runtime.timeoutMs` overrides it.
     #[serde(default = "default_backend_timeout")]
     pub backend_timeout_ms: u64,
@@ -114,7 +115,17 @@ pub struct StatelessEra {
     /// backend session) or `reject`.
     #[serde(default)]
     pub stateless_to_legacy_bridge: Bridge,
-    /// Upstream cache and concurrency tuning, accepted and not used.
+    /// Stateless requests in flight in the gateway (429 beyond).
+    #[serde(default = "default_max_concurrent_requests")]
+    pub max_concurrent_requests: usize,
+    /// Stateless requests in flight per principal (anonymous callers: per address; 429 beyond).
+    #[serde(default = "default_max_concurrent_per_caller")]
+    pub max_concurrent_requests_per_principal: usize,
+    /// Calls in flight to one backend target from stateless callers or to stateless backends
+    /// (the call fails beyond).
+    #[serde(default = "default_max_concurrent_per_caller")]
+    pub max_concurrent_backend_calls_per_target: usize,
+    /// Upstream cache and subscription tuning, accepted and not used.
     #[serde(flatten)]
     pub upstream_tuning: HashMap<String, Value>,
 }
@@ -125,6 +136,9 @@ impl Default for StatelessEra {
             enabled: true,
             versions: stateless_versions(),
             stateless_to_legacy_bridge: Bridge::Bridge,
+            max_concurrent_requests: default_max_concurrent_requests(),
+            max_concurrent_requests_per_principal: default_max_concurrent_per_caller(),
+            max_concurrent_backend_calls_per_target: default_max_concurrent_per_caller(),
             upstream_tuning: HashMap::new(),
         }
     }
@@ -150,9 +164,6 @@ const UPSTREAM_STATELESS_KEYS: &[&str] = &[
     "maxDiscoverCacheEntries",
     "maxToolsListCacheEntries",
     "maxToolsListItems",
-    "maxConcurrentRequests",
-    "maxConcurrentRequestsPerPrincipal",
-    "maxConcurrentBackendCallsPerTarget",
     "maxSubscriptions",
     "maxSubscriptionsPerPrincipal",
     "maxSubscriptionDurationMs",
@@ -301,6 +312,20 @@ fn default_response_limit() -> usize {
 fn default_backend_timeout() -> u64 {
     30_000
 }
+/// Upstream's defaults for the stateless limits and the JSON depth.
+fn default_max_concurrent_requests() -> usize {
+    1024
+}
+fn default_max_concurrent_per_caller() -> usize {
+    32
+}
+fn default_json_depth() -> usize {
+    MAX_JSON_DEPTH
+}
+
+/// The depth serde_json stops parsing at: a larger `maxJsonDepth` could not be honoured.
+pub const MAX_JSON_DEPTH: usize = 128;
+
 fn default_refresh() -> u64 {
     60_000
 }
@@ -381,6 +406,31 @@ impl McpRouterConfig {
         }
         if !self.protocols.legacy.enabled && !self.protocols.stateless.enabled {
             return Err(bad("protocols", "both eras are disabled".into()));
+        }
+        if !(1..=MAX_JSON_DEPTH).contains(&self.max_json_depth) {
+            return Err(bad(
+                "maxJsonDepth",
+                format!("{} is outside 1 to {MAX_JSON_DEPTH}", self.max_json_depth),
+            ));
+        }
+        let stateless = &self.protocols.stateless;
+        for (key, value) in [
+            ("maxConcurrentRequests", stateless.max_concurrent_requests),
+            (
+                "maxConcurrentRequestsPerPrincipal",
+                stateless.max_concurrent_requests_per_principal,
+            ),
+            (
+                "maxConcurrentBackendCallsPerTarget",
+                stateless.max_concurrent_backend_calls_per_target,
+            ),
+        ] {
+            if value == 0 {
+                return Err(bad(
+                    &format!("protocols.stateless.{key}"),
+                    "must be greater than 0".into(),
+                ));
+            }
         }
         if let Some(key) = self
             .protocols

@@ -4,6 +4,7 @@
 pub mod aggregate;
 pub mod backend;
 pub mod config;
+pub mod limits;
 pub mod protocol;
 mod router;
 pub mod sessions;
@@ -60,6 +61,16 @@ pub enum McpError {
     /// `maxSessionsPerClient` reached.
     #[error("failed to open a session: this client holds its maximum of {0}")]
     ClientFull(usize),
+    /// `protocols.stateless.maxConcurrentRequests` in flight.
+    #[error(
+        "failed to admit the request: the gateway has its maximum of {0} stateless requests in flight (maxConcurrentRequests); retry later"
+    )]
+    GatewayBusy(usize),
+    /// `protocols.stateless.maxConcurrentRequestsPerPrincipal` in flight.
+    #[error(
+        "failed to admit the request: this caller has its maximum of {0} stateless requests in flight (maxConcurrentRequestsPerPrincipal); retry later"
+    )]
+    CallerBusy(usize),
     /// A session opened by another principal.
     #[error("failed to use the session: it belongs to another caller")]
     NotYourSession,
@@ -84,7 +95,7 @@ impl McpError {
             Self::UnsupportedVersion(..) => (400, ErrorCode::UNSUPPORTED_PROTOCOL_VERSION),
             Self::Backend { .. } => (200, ErrorCode(-32000)),
             Self::GatewayFull(_) => (503, ErrorCode(-32000)),
-            Self::ClientFull(_) => (429, ErrorCode(-32000)),
+            Self::ClientFull(_) | Self::GatewayBusy(_) | Self::CallerBusy(_) => (429, ErrorCode(-32000)),
             // Upstream's codes: -32001 for a session of another principal (403) and for a
             // denied tool (a JSON-RPC error in a 200).
             Self::NotYourSession => (403, ErrorCode(-32001)),

@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 
 use super::backend::{Backends, Call, CallError, LegacySessions};
 use super::config::{BackendProtocol, Bridge, McpRouterConfig};
+use super::limits::{Admission, Admitted, Refused};
 use super::protocol::{self, Answer, Era, HEADER_PROTOCOL_VERSION, HEADER_SESSION_ID, Refusal};
 use super::sessions::{Full, Holder, Session, Sessions};
 use super::shape::{self, ClientEra};
@@ -69,6 +70,8 @@ pub struct Router {
     policy: Option<Arc<AccessPolicy>>,
     /// Stands in for session tables where a backend keeps no session (never written).
     no_sessions: LegacySessions,
+    /// Stateless requests in flight, in all and per caller.
+    admission: Admission<Holder>,
 }
 
 /// rmcp's version type from a configured (validated) version string.
@@ -98,6 +101,10 @@ impl Router {
             .iter()
             .filter_map(|h| HeaderName::from_bytes(h.trim().as_bytes()).ok())
             .collect();
+        let admission = Admission::new(
+            config.protocols.stateless.max_concurrent_requests,
+            config.protocols.stateless.max_concurrent_requests_per_principal,
+        );
         let sessions = Sessions::new(
             config.max_sessions,
             config.max_sessions_per_client,
@@ -112,6 +119,7 @@ impl Router {
             server_info: Implementation::new("light-gateway", env!("CARGO_PKG_VERSION")),
             policy: policy.filter(|p| p.enabled()),
             no_sessions: LegacySessions::default(),
+            admission,
         }
     }
 
@@ -172,6 +180,13 @@ impl Router {
                 .push((http::header::ACCEPT, "application/json, text/event-stream".into()));
             return reply;
         };
+        if wire::nests_deeper_than(request.body, self.config.max_json_depth) {
+            let e = McpError::InvalidRequest(format!(
+                "the body nests deeper than maxJsonDepth ({})",
+                self.config.max_json_depth
+            ));
+            return error_reply(400, None, &e, mode);
+        }
         let message = match wire::parse(request.body) {
             Ok(m) => m,
             Err(ParseError::Json(e)) => return error_reply(400, None, &McpError::Parse(e), mode),
@@ -319,6 +334,14 @@ impl Router {
         request: &HttpRequest<'_>,
         mode: Answer,
     ) -> Result<Reply, McpError> {
+        // Held to the end of this request; a tools/call hands it to the call (its SSE answer).
+        let admitted = self
+            .admission
+            .admit(&request.holder())
+            .map_err(|refused| match refused {
+                Refused::Gateway(n) => McpError::GatewayBusy(n),
+                Refused::Caller(n) => McpError::CallerBusy(n),
+            })?;
         match method {
             "server/discover" => {
                 let versions = protocol::supported(&self.config)
@@ -335,8 +358,8 @@ impl Router {
             "tools/list" => Ok(answer(&self.list(id, true, request), mode)),
             "ping" => Ok(answer(&wire::result_frame(id, r#"{"resultType":"complete"}"#), mode)),
             "tools/call" => {
-                self.tools_call(id, call, Owner::Bridge(request.principal.clone()), request, mode)
-                    .await
+                let owner = Owner::Bridge(request.principal.clone(), admitted);
+                self.tools_call(id, call, owner, request, mode).await
             }
             "initialize" => Err(McpError::UnsupportedVersion(
                 format!("initialize is not part of {version}"),
@@ -351,8 +374,12 @@ impl Router {
 enum Owner {
     /// The legacy frontend session's own.
     Frontend(Arc<Session>),
-    /// The gateway's bridge sessions of this caller (stateless clients; anonymous ones share).
-    Bridge(Option<Arc<Principal>>),
+    /// The gateway's bridge sessions of this caller (stateless clients; anonymous ones share),
+    /// and its admission, held until the call ends (an SSE answer included).
+    Bridge(
+        Option<Arc<Principal>>,
+        #[expect(dead_code, reason = "held for its drop, which gives the places back")] Admitted<Holder>,
+    ),
 }
 
 impl Owner {
@@ -360,7 +387,7 @@ impl Owner {
     fn client_era(&self) -> ClientEra {
         match self {
             Self::Frontend(_) => ClientEra::Legacy,
-            Self::Bridge(_) => ClientEra::Stateless,
+            Self::Bridge(..) => ClientEra::Stateless,
         }
     }
 }
@@ -444,7 +471,14 @@ impl Router {
                 ..
             }
         );
-        if matches!(owner, Owner::Bridge(_))
+        let stateless_backend = matches!(
+            tool.target,
+            Target::Mcp {
+                protocol: BackendProtocol::Stateless,
+                ..
+            }
+        );
+        if matches!(owner, Owner::Bridge(..))
             && legacy_backend
             && self.config.protocols.stateless.stateless_to_legacy_bridge == Bridge::Reject
         {
@@ -461,8 +495,8 @@ impl Router {
             let sessions: &LegacySessions = match &owner {
                 Owner::Frontend(session) => &session.backends,
                 // Stateless and HTTP backends keep no session: no table is looked up for them.
-                Owner::Bridge(_) if !legacy_backend => &router.no_sessions,
-                Owner::Bridge(caller) => {
+                Owner::Bridge(..) if !legacy_backend => &router.no_sessions,
+                Owner::Bridge(caller, _) => {
                     let key = caller.as_deref().map_or("", |p| p.binding.as_str());
                     let (set, expired) = router.backends.bridge.for_caller(key);
                     router.backends.close_sessions(expired);
@@ -475,6 +509,7 @@ impl Router {
                 forward: &forward,
                 sessions,
                 notifications,
+                limited: matches!(owner, Owner::Bridge(..)) || stateless_backend,
             };
             match router.backends.call(&tool, call).await {
                 Ok(result) => wire::result_frame(&id, &shape::result(owner.client_era(), &result)),

@@ -67,6 +67,7 @@ pub fn build(
     let backends = Backends::new(
         tls,
         config.max_response_body_bytes,
+        config.protocols.stateless.max_concurrent_backend_calls_per_target,
         Duration::from_millis(config.session_idle_timeout_ms),
     );
     info!(path = %config.path, tools = static_tools.len(), aggregated = sources.len(), "MCP router on");

@@ -91,6 +91,37 @@ pub fn parse(body: &[u8]) -> Result<Incoming<'_>, ParseError> {
     Ok(message)
 }
 
+/// Whether `body` nests arrays and objects deeper than `max` (brackets inside strings do not
+/// count). A scan of the bytes before any parsing, so a deep body costs no recursion.
+pub fn nests_deeper_than(body: &[u8], max: usize) -> bool {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in body {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
 /// `{"jsonrpc":"2.0","id":<id>,"result":<result>}` from raw parts.
 pub fn result_frame(id: &RawValue, result: &str) -> Bytes {
     let mut out = String::with_capacity(result.len() + id.get().len() + 32);
@@ -160,5 +191,25 @@ mod tests {
             serde_json::from_slice(&error_frame(None, &ErrorData::new(ErrorCode::PARSE_ERROR, "bad", None))).unwrap();
         assert_eq!(err["error"]["code"], -32700);
         assert!(err["id"].is_null());
+    }
+}
+
+#[cfg(test)]
+mod depth_tests {
+    use rstest::rstest;
+
+    use super::nests_deeper_than;
+
+    #[rstest]
+    #[case(r#"{"a":1}"#, 1, false)]
+    #[case(r#"{"a":[1]}"#, 1, true)]
+    #[case(r#"{"a":[1],"b":{"c":2}}"#, 2, false)]
+    #[case(r#"{"s":"[[[[{{{{"}"#, 1, false)]
+    #[case(r#"{"s":"a\"[[[[","t":1}"#, 1, false)]
+    #[case(r#"{"s":"a\\","t":[[1]]}"#, 2, true)]
+    #[case("[[[[[[[[]]]]]]]]", 8, false)]
+    #[case("[[[[[[[[]]]]]]]]", 7, true)]
+    fn depth_counts_brackets_outside_strings(#[case] body: &str, #[case] max: usize, #[case] deeper: bool) {
+        assert_eq!(nests_deeper_than(body.as_bytes(), max), deeper, "{body}");
     }
 }

@@ -248,6 +248,8 @@ pub async fn list_tools(
         forward: &[],
         sessions: &sessions,
         notifications: None,
+        // Listing is the gateway's own work, bounded by its timeout, not a caller's call.
+        limited: false,
     };
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     let result = match protocol {

@@ -19,6 +19,7 @@ use tokio::sync::{OnceCell, mpsc};
 
 use self::connector::Connector;
 use self::pool::Pool;
+use super::limits::InFlight;
 
 use super::tools::{Target, Tool};
 
@@ -147,6 +148,9 @@ pub struct Call<'a> {
     pub sessions: &'a LegacySessions,
     /// Progress and other notifications from the backend, when the client reads SSE.
     pub notifications: Option<&'a mpsc::Sender<Bytes>>,
+    /// Whether the call counts against `maxConcurrentBackendCallsPerTarget` (a stateless
+    /// caller, or a stateless backend).
+    pub limited: bool,
 }
 
 /// The shared connection pools.
@@ -155,18 +159,22 @@ pub struct Backends {
     guarded: Arc<Pool>,
     open: Arc<Pool>,
     max_response: usize,
+    /// Limited calls in flight per target URL.
+    per_target: Arc<InFlight<String>>,
     /// Backend sessions for stateless clients reaching legacy backends (the bridge).
     pub bridge: BridgeSessions,
 }
 
 impl Backends {
-    /// Pools with `tls` trust, answers capped at `max_response` bytes; bridge sessions of a
-    /// caller idle for `bridge_idle` are dropped.
-    pub fn new(tls: rustls::ClientConfig, max_response: usize, bridge_idle: Duration) -> Self {
+    /// Pools with `tls` trust, answers capped at `max_response` bytes, at most `per_target`
+    /// limited calls in flight to one target; bridge sessions of a caller idle for
+    /// `bridge_idle` are dropped.
+    pub fn new(tls: rustls::ClientConfig, max_response: usize, per_target: usize, bridge_idle: Duration) -> Self {
         Self {
             guarded: Arc::new(Pool::new(Connector::new(tls.clone(), true))),
             open: Arc::new(Pool::new(Connector::new(tls, false))),
             max_response,
+            per_target: InFlight::new(per_target),
             bridge: BridgeSessions::new(bridge_idle),
         }
     }
@@ -180,6 +188,18 @@ impl Backends {
     /// # Errors
     /// [`CallError`].
     pub async fn call(&self, tool: &Tool, call: Call<'_>) -> Result<String, CallError> {
+        let url = match &tool.target {
+            Target::Mcp { url, .. } | Target::Http { url, .. } => url,
+        };
+        let _ticket = match call.limited {
+            true => Some(self.per_target.try_enter(&url.as_str().to_string()).ok_or_else(|| {
+                CallError::Backend(format!(
+                    "backend {url} has its maximum of {} calls in flight (maxConcurrentBackendCallsPerTarget, a gateway resource limit)",
+                    self.per_target.max()
+                ))
+            })?),
+            false => None,
+        };
         let client = self.pool(tool);
         let work = async {
             match &tool.target {
@@ -278,7 +298,7 @@ mod tests {
         let tls = rustls::ClientConfig::builder()
             .with_root_certificates(rustls::RootCertStore::empty())
             .with_no_client_auth();
-        Backends::new(tls, 1 << 20, Duration::from_secs(60))
+        Backends::new(tls, 1 << 20, 32, Duration::from_secs(60))
     }
 
     /// A session opened through the guarded pool is closed through it too: a DELETE to a
