@@ -1,8 +1,9 @@
 //! Upstream's handler model (`handler.yml`): which handlers run for a path and method.
 //! This gateway implements `mcp` and the auth handlers (`jwt`/`security`, `unified-security`,
 //! `apikey`, `basic-auth`, `access-control`); observability handlers it does not implement are
-//! skipped with a warning; security and traffic handlers it does not implement are refused, so
-//! a config never silently loses authentication or routing.
+//! skipped with a warning; security, traffic, header and audit handlers it does not implement
+//! are refused, so a config never silently loses authentication, routing, header rules or its
+//! audit trail.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -29,10 +30,15 @@ const IMPLEMENTED: &[&str] = &[
 ];
 
 /// Handlers upstream knows that only observe: skipped here with a warning.
-const SKIPPED: &[&str] = &["exception", "metrics", "correlation", "audit", "header", "headers"];
+const SKIPPED: &[&str] = &["exception", "metrics", "correlation"];
 
-/// Handlers upstream knows that change security or routing: refused until implemented.
+/// Handlers upstream knows that change security, routing, headers or the audit trail: refused
+/// until implemented (`header` rewrites what backends and clients see; `audit` is a record
+/// someone relies on).
 const REFUSED: &[&str] = &[
+    "audit",
+    "header",
+    "headers",
     "cors",
     "specification",
     "body",
@@ -186,7 +192,7 @@ fn check_known(label: &str, key: &str, id: &str) -> Result<(), ConfigError> {
     }
     let reason = if REFUSED.contains(&id) {
         format!(
-            "handler '{id}' is not implemented by this gateway; running without it would change security or routing"
+            "handler '{id}' is not implemented by this gateway; running without it would change security, routing, headers or the audit trail: remove it from handler.yml"
         )
     } else {
         format!("unknown handler id '{id}'")

@@ -63,6 +63,8 @@ fn encrypted() -> String {
 #[case::forwarded_header_not_a_name("mcp-router.forwardClientHeaders: ['x tenant']\n", &[], &["mcp-router.yml", "forwardClientHeaders[0]", "not a header name"])]
 #[case::json_depth_beyond_the_parser("mcp-router.maxJsonDepth: 500\n", &[], &["mcp-router.yml", "maxJsonDepth", "outside 1 to 128"])]
 #[case::zero_stateless_limit("mcp-router.protocols.stateless.maxConcurrentRequests: 0\n", &[], &["mcp-router.yml", "protocols.stateless.maxConcurrentRequests", "greater than 0"])]
+#[case::audit_handler("handler.handlers: [mcp, audit]\n", &[], &["handler.yml", "handler 'audit' is not implemented", "audit trail"])]
+#[case::header_handler("handler.handlers: [mcp, 'com.networknt.header.HeaderHandler@header']\n", &[], &["handler.yml", "handler 'header' is not implemented"])]
 #[case::tool_name_outside_the_spec("mcp-router.tools: [{name: 'bad name', apiType: mcp, targetHost: 'https://mcp.example'}]\n", &[], &["mcp-router.yml", "tools[0].name"])]
 fn bad_input_exits_non_zero_naming_file_and_key(
     #[case] extra: &str,
