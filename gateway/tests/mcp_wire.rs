@@ -475,3 +475,33 @@ fn a_body_nested_deeper_than_max_json_depth_is_refused() {
     assert_eq!(post(&d, &headers, &body(nested(3))).status(), 200, "six levels pass");
     assert_eq!(code(post(&d, &headers, &body(nested(4)))), (400, -32600));
 }
+
+/// With the default (empty) allowlist a browser page cannot drive the gateway: any Origin is
+/// refused, and so is a body a cross-site form could send without a preflight.
+#[test]
+fn browser_requests_are_refused_by_default() {
+    let d = deploy("");
+    let list = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}"#;
+    let stateless_headers = |extra: (&'static str, &'static str)| {
+        vec![
+            ("accept", BOTH),
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", "tools/list"),
+            extra,
+        ]
+    };
+    let from_a_page = post(&d, &stateless_headers(("origin", "https://evil.example")), list);
+    assert_eq!(from_a_page.status(), 403);
+    let as_text = client()
+        .post(&d.url)
+        .header("content-type", "text/plain")
+        .header("accept", BOTH)
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/list")
+        .body(list)
+        .send()
+        .unwrap();
+    assert_eq!(code(as_text), (415, -32600));
+    let plain = post(&d, &stateless_headers(("x-none", "1")), list);
+    assert_eq!(plain.status(), 200, "no Origin, JSON body: not a browser");
+}

@@ -41,7 +41,8 @@ pub struct McpRouterConfig {
     /// Default backend timeout per call; `toolMetadata.runtime.timeoutMs` overrides it.
     #[serde(default = "default_backend_timeout")]
     pub backend_timeout_ms: u64,
-    /// Browser origins allowed (403 for others); empty: the Origin header is not checked.
+    /// Browser origins allowed (403 for others, and for every Origin when empty; `*` allows
+    /// all). Requests without an Origin header are not from a browser page and pass.
     #[serde(default)]
     pub origin_allowlist: Vec<String>,
     /// Client headers forwarded to backends. `Authorization` and `Cookie` are never forwarded

@@ -68,16 +68,31 @@ pub fn answer_mode(headers: &HeaderMap) -> Option<Answer> {
     }
 }
 
-/// Whether the request's Origin (if any) is allowed; an empty allowlist allows all.
+/// Whether the request's Origin is allowed. A request without one is not from a browser page
+/// and passes; one with an Origin passes only when the allowlist names it (or holds `*`): an
+/// empty allowlist refuses every browser origin, so a page on another site (or a DNS-rebound
+/// name) cannot drive the gateway from a user's browser.
 pub fn origin_allowed(config: &McpRouterConfig, headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(http::header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+    let Some(origin) = headers.get(http::header::ORIGIN) else {
         return true;
     };
-    config.origin_allowlist.is_empty()
-        || config
-            .origin_allowlist
-            .iter()
-            .any(|allowed| allowed == "*" || allowed.eq_ignore_ascii_case(origin.trim_end_matches('/')))
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    config
+        .origin_allowlist
+        .iter()
+        .any(|allowed| allowed == "*" || allowed.eq_ignore_ascii_case(origin.trim_end_matches('/')))
+}
+
+/// Whether a POST body is declared JSON (`application/json`, parameters allowed). A form or
+/// `text/plain` POST is what a cross-site page can send without a preflight: refused.
+pub fn declares_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
 }
 
 /// Decides the era of a request from the header, `_meta` and the method.

@@ -82,14 +82,28 @@ fn accept_picks_the_answer(#[case] accept: &str, #[case] expected: Option<Answer
 }
 
 #[test]
-fn origin_allowlist_refuses_others_and_empty_allows_all() {
+fn origins_pass_only_when_allowlisted_and_an_empty_list_refuses_them_all() {
     let mut c = config();
     let h = headers(&[("origin", "https://evil.example")]);
-    assert!(origin_allowed(&c, &h));
+    assert!(!origin_allowed(&c, &h), "empty allowlist: no browser origin");
+    assert!(origin_allowed(&c, &HeaderMap::new()), "no Origin: not a browser");
     c.origin_allowlist = vec!["https://app.example".into()];
     assert!(!origin_allowed(&c, &h));
-    assert!(origin_allowed(&c, &headers(&[("origin", "https://app.example")])));
-    assert!(origin_allowed(&c, &HeaderMap::new()), "no Origin: not a browser");
+    assert!(origin_allowed(&c, &headers(&[("origin", "https://app.example/")])));
+    c.origin_allowlist = vec!["*".into()];
+    assert!(origin_allowed(&c, &h), "* allows every origin, as written");
+}
+
+#[rstest]
+#[case(Some("application/json"), true)]
+#[case(Some("Application/JSON; charset=utf-8"), true)]
+#[case(Some("text/plain"), false)]
+#[case(Some("application/x-www-form-urlencoded"), false)]
+#[case(Some("application/jsonp"), false)]
+#[case(None, false)]
+fn only_json_bodies_are_taken(#[case] content_type: Option<&str>, #[case] taken: bool) {
+    let h = content_type.map_or_else(HeaderMap::new, |v| headers(&[("content-type", v)]));
+    assert_eq!(declares_json(&h), taken);
 }
 
 #[test]

@@ -187,6 +187,10 @@ impl Router {
             ));
             return error_reply(400, None, &e, mode);
         }
+        if !protocol::declares_json(request.headers) {
+            let e = McpError::InvalidRequest("Content-Type must be application/json".into());
+            return error_reply(415, None, &e, mode);
+        }
         let message = match wire::parse(request.body) {
             Ok(m) => m,
             Err(ParseError::Json(e)) => return error_reply(400, None, &McpError::Parse(e), mode),
