@@ -192,13 +192,7 @@ mod tests {
         }
     }
 
-    fn backends() -> Backends {
-        crate::tls::install_crypto_provider();
-        let tls = rustls::ClientConfig::builder()
-            .with_root_certificates(rustls::RootCertStore::empty())
-            .with_no_client_auth();
-        Backends::new(tls, 1 << 20, 32, Duration::from_secs(60))
-    }
+    use crate::mcp::backend::backends_for_tests as backends;
 
     #[tokio::test]
     async fn a_stalled_backend_fails_its_listing_within_the_timeout() {

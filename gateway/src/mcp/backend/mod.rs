@@ -249,6 +249,21 @@ pub(crate) fn transport_error(url: &url::Url, error: &pool::SendError) -> CallEr
     CallError::Backend(format!("backend {url} unreachable: {cause}"))
 }
 
+/// Trust for tests: no roots (they speak plain HTTP), the process's crypto provider installed.
+#[cfg(test)]
+pub(crate) fn tls_for_tests() -> rustls::ClientConfig {
+    crate::tls::install_crypto_provider();
+    rustls::ClientConfig::builder()
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth()
+}
+
+/// Backends for tests: 1 MiB answers, 32 limited calls per target.
+#[cfg(test)]
+pub(crate) fn backends_for_tests() -> Backends {
+    Backends::new(tls_for_tests(), 1 << 20, 32, Duration::from_secs(60))
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -293,13 +308,7 @@ mod tests {
         }
     }
 
-    fn backends() -> Backends {
-        crate::tls::install_crypto_provider();
-        let tls = rustls::ClientConfig::builder()
-            .with_root_certificates(rustls::RootCertStore::empty())
-            .with_no_client_auth();
-        Backends::new(tls, 1 << 20, 32, Duration::from_secs(60))
-    }
+    use super::backends_for_tests as backends;
 
     /// A session opened through the guarded pool is closed through it too: a DELETE to a
     /// private address (a name rebound since, say) is refused like any other request.

@@ -97,11 +97,7 @@ async fn backend(server: Server) -> Backend {
 }
 
 fn pool() -> Pool {
-    crate::tls::install_crypto_provider();
-    let tls = rustls::ClientConfig::builder()
-        .with_root_certificates(rustls::RootCertStore::empty())
-        .with_no_client_auth();
-    Pool::new(Connector::new(tls, false))
+    Pool::new(Connector::new(crate::mcp::backend::tls_for_tests(), false))
 }
 
 fn post(body: &'static str) -> Request<Full<Bytes>> {
