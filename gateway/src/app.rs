@@ -11,6 +11,7 @@ use tracing::{error, info, warn};
 use crate::auth::keys::Timing;
 use crate::auth::{Auth, AuthError};
 use crate::bootstrap::{self, BootstrapError};
+use crate::cleartext;
 use crate::config::files::non_blank;
 use crate::config::{BootstrapConfig, ConfigDirs, ConfigError, Env, RuntimeConfig};
 use crate::logging::milestone;
@@ -75,6 +76,15 @@ pub struct Prepared {
 /// The first config, TLS or bind problem.
 pub async fn prepare(dirs: &ConfigDirs, env: &dyn Env, offline: bool) -> Result<Prepared, StartupError> {
     let boot = BootstrapConfig::load(dirs, env)?;
+    if let (Some(uri), Some(_)) = (boot.config_server_uri.as_deref(), non_blank(&boot.authorization)) {
+        let to = cleartext::Destination {
+            url: uri,
+            carries: "the portal token (config-server)",
+            file: "startup.yml",
+            key: "configServerUri",
+        };
+        cleartext::check(&to, boot.client.require_tls)?;
+    }
     let downloaded = if offline {
         None
     } else {
@@ -86,6 +96,15 @@ pub async fn prepare(dirs: &ConfigDirs, env: &dyn Env, offline: bool) -> Result<
     let fallback_ca = non_blank(&boot.startup.bootstrap_ca_cert_path);
     let outbound_tls = tls::client_config(&bootstrap::tls_settings(&runtime.client.tls, fallback_ca, dirs))?;
     let registry = registry_settings(&runtime, &boot, outbound_tls.clone());
+    if let Some(settings) = registry.as_ref().filter(|s| !s.register.jwt.is_empty()) {
+        let to = cleartext::Destination {
+            url: &settings.ws_url,
+            carries: "the controller JWT",
+            file: "portal-registry.yml",
+            key: "portalUrl",
+        };
+        cleartext::check(&to, runtime.client.require_tls)?;
+    }
     let listeners = server::listeners(&runtime.server);
     let activation = crate::handler::load(&runtime, env)?;
     let auth = Arc::new(Auth::build(

@@ -6,6 +6,7 @@
 pub mod app;
 pub mod auth;
 pub mod bootstrap;
+pub mod cleartext;
 pub mod config;
 pub mod handler;
 pub mod logging;

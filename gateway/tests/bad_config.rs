@@ -65,6 +65,7 @@ fn encrypted() -> String {
 #[case::zero_stateless_limit("mcp-router.protocols.stateless.maxConcurrentRequests: 0\n", &[], &["mcp-router.yml", "protocols.stateless.maxConcurrentRequests", "greater than 0"])]
 #[case::audit_handler("handler.handlers: [mcp, audit]\n", &[], &["handler.yml", "handler 'audit' is not implemented", "audit trail"])]
 #[case::header_handler("handler.handlers: [mcp, 'com.networknt.header.HeaderHandler@header']\n", &[], &["handler.yml", "handler 'header' is not implemented"])]
+#[case::token_without_tls_when_required("light-config-server-uri: http://127.0.0.1:9\nlight_portal_authorization: tok\nclient.requireTls: true\n", &[], &["startup.yml", "configServerUri", "without TLS and client.requireTls is true"])]
 #[case::tool_name_outside_the_spec("mcp-router.tools: [{name: 'bad name', apiType: mcp, targetHost: 'https://mcp.example'}]\n", &[], &["mcp-router.yml", "tools[0].name"])]
 fn bad_input_exits_non_zero_naming_file_and_key(
     #[case] extra: &str,

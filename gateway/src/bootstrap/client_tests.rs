@@ -26,6 +26,7 @@ fn boot(uri: &str, token: Option<&str>) -> BootstrapConfig {
         },
         client: ClientConfig {
             tls: ClientTls::default(),
+            require_tls: false,
         },
         config_server_uri: Some(uri.into()),
         env_tag: "dev".into(),

@@ -120,6 +120,10 @@ pub struct ClientConfig {
     /// Outbound TLS settings.
     #[serde(default)]
     pub tls: ClientTls,
+    /// Refuse to send the portal token or the controller JWT without TLS (default false, as
+    /// upstream: then a warning names the URL).
+    #[serde(default)]
+    pub require_tls: bool,
 }
 
 /// `client.yml` `tls`.

@@ -7,8 +7,8 @@ use uuid::Uuid;
 /// The id of the first frame, always.
 pub const REGISTER_ID: &str = "register-1";
 
-/// `service/register` params.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// `service/register` params (Debug shows the token as `<redacted>`).
+#[derive(Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct RegisterParams {
     /// `server.serviceId`.
@@ -25,6 +25,20 @@ pub struct RegisterParams {
     pub env_tag: String,
     /// The token without `Bearer `.
     pub jwt: String,
+}
+
+impl std::fmt::Debug for RegisterParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegisterParams")
+            .field("service_id", &self.service_id)
+            .field("version", &self.version)
+            .field("protocol", &self.protocol)
+            .field("address", &self.address)
+            .field("port", &self.port)
+            .field("env_tag", &self.env_tag)
+            .field("jwt", &if self.jwt.is_empty() { "" } else { "<redacted>" })
+            .finish()
+    }
 }
 
 /// The registered version: serviceId's suffix after its last `-` when it starts with a digit
@@ -133,6 +147,21 @@ mod tests {
     use rstest::rstest;
 
     use super::*;
+
+    #[test]
+    fn debug_never_shows_the_token() {
+        let params = RegisterParams {
+            service_id: "svc-1".into(),
+            version: "1".into(),
+            protocol: "http".into(),
+            address: "gw".into(),
+            port: 8080,
+            env_tag: "dev".into(),
+            jwt: "eyJ.secret.sig".into(),
+        };
+        let shown = format!("{params:?}");
+        assert!(!shown.contains("secret") && shown.contains("<redacted>"), "{shown}");
+    }
 
     #[rstest]
     #[case("com.customer.mcp-gateway-1.0.0", "1.0.0")]
