@@ -65,6 +65,31 @@ fn sigterm_drains_in_flight_requests_deregisters_and_exits_zero() {
     assert_eq!(record["deregistrationReason"], "shutdown");
 }
 
+/// A path without a route does not read a long body to its end: the 404 goes out after 64 KiB
+/// and the connection closes, so a client cannot hold a connection by streaming forever.
+#[test]
+fn an_unrouted_path_does_not_wait_for_a_long_body() {
+    let port = free_port();
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let app = AppDir::new(&values(&dead, None, port));
+    let mut gw = Gateway::start(&app, None);
+    gw.wait_ready();
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let head = "POST /nowhere HTTP/1.1\r\nhost: x\r\ncontent-length: 104857600\r\n\r\n";
+    stream.write_all(head.as_bytes()).unwrap();
+    // Just over the 64 KiB the gateway drains: all of it is read before it closes, so the close
+    // is a clean one (unread bytes would make it a reset). It may close while this is written.
+    let _ = stream.write_all(&vec![b'x'; 65 * 1024]);
+    let mut answer = String::new();
+    stream
+        .read_to_string(&mut answer)
+        .expect("answered and closed without the other 99.9 MiB");
+    assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+    gw.signal("TERM");
+    gw.wait_exit(Duration::from_secs(10));
+}
+
 #[test]
 fn grace_period_bounds_a_request_that_never_finishes() {
     let port = free_port();

@@ -138,6 +138,10 @@ async fn respond(
     Ok(true)
 }
 
+/// How much of a body sent to a path without a route is read (and dropped) to keep the
+/// connection; a client sending more gets its 404 at once and the connection closed.
+const UNROUTED_BODY_DRAIN_BYTES: usize = 64 * 1024;
+
 /// Reads the whole body; `None` once it passes `limit` (the rest is not read).
 async fn read_body(session: &mut Session, limit: usize) -> Result<Option<Vec<u8>>> {
     let declared = session
@@ -312,9 +316,17 @@ impl Gateway {
                 self.serve_mcp(session, router, principal).await
             }
             _ => {
-                // Read (and drop) the body first: the request stays in flight until the
-                // client has sent it, and the connection stays usable for keep-alive.
-                while session.read_request_body().await?.is_some() {}
+                // Read (and drop) a short body first: the request stays in flight until the
+                // client has sent it, and the connection stays usable for keep-alive. A long
+                // one is not waited for: the answer goes out and the connection closes.
+                let mut drained = 0usize;
+                while let Some(chunk) = session.read_request_body().await? {
+                    drained += chunk.len();
+                    if drained > UNROUTED_BODY_DRAIN_BYTES {
+                        session.set_keepalive(None);
+                        break;
+                    }
+                }
                 respond(
                     session,
                     404,
