@@ -95,22 +95,27 @@ async fn json_configs_are_accepted() {
     assert_eq!(values["a"], json!(1));
 }
 
+/// The error `configs` returns when config-server answers `answer`.
+async fn configs_error(answer: ResponseTemplate) -> String {
+    let server = MockServer::start().await;
+    Mock::given(path("/config-server/configs"))
+        .respond_with(answer)
+        .mount(&server)
+        .await;
+    client(&boot(&server.uri(), None))
+        .configs()
+        .await
+        .unwrap_err()
+        .to_string()
+}
+
 #[rstest]
 #[case(ResponseTemplate::new(403).set_body_string("sid mismatch"), "HTTP 403: sid mismatch")]
 #[case(ResponseTemplate::new(200).set_body_raw("<html>", "text/html"), "neither YAML nor JSON")]
 #[case(ResponseTemplate::new(200).set_body_raw("- a\n", "application/yaml"), "expected a map")]
 #[tokio::test]
 async fn unusable_configs_answers_are_failures(#[case] answer: ResponseTemplate, #[case] expected: &str) {
-    let server = MockServer::start().await;
-    Mock::given(path("/config-server/configs"))
-        .respond_with(answer)
-        .mount(&server)
-        .await;
-    let err = client(&boot(&server.uri(), None))
-        .configs()
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = configs_error(answer).await;
     assert!(err.contains(expected), "{err}");
 }
 
@@ -144,17 +149,8 @@ async fn answers_over_the_cap_are_refused(#[case] chunked: bool) {
 
 #[tokio::test]
 async fn a_long_error_page_is_cut_to_its_start() {
-    let server = MockServer::start().await;
     let page = format!("denied {}", "x".repeat(1 << 20));
-    Mock::given(path("/config-server/configs"))
-        .respond_with(ResponseTemplate::new(403).set_body_string(page))
-        .mount(&server)
-        .await;
-    let err = client(&boot(&server.uri(), None))
-        .configs()
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = configs_error(ResponseTemplate::new(403).set_body_string(page)).await;
     assert!(err.contains("HTTP 403: denied xxx"), "{err}");
     assert!(err.len() < 600, "{} characters", err.len());
 }
