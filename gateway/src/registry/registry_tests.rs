@@ -204,43 +204,34 @@ async fn dropped_connection_reconnects_and_registers_again() {
     .expect("re-registered after each drop");
 }
 
-#[tokio::test]
-async fn a_message_over_the_limit_ends_the_connection() {
-    let c = controller(Script::AckThenHuge).await;
+/// Registers against a controller playing `script`, then waits up to `within` for the session
+/// to lose the connection; the reason it gives.
+async fn reason_for_reconnecting(script: Script, within: Duration) -> String {
+    let c = controller(script).await;
     let mut handle = RegistryHandle::spawn(settings(&c.url));
     let first = handle.first_outcome().await;
     assert!(first.is_ok(), "{first:?}");
-    let lost = tokio::time::timeout(
-        Duration::from_secs(5),
-        handle.status.wait_for(|s| matches!(s, Status::Reconnecting(_))),
-    )
-    .await
-    .expect("the oversized message ended the connection")
-    .map(|s| s.clone())
-    .unwrap();
-    assert!(
-        matches!(lost, Status::Reconnecting(ref r) if r.contains("too long")),
-        "{lost:?}"
-    );
+    let lost = tokio::time::timeout(within, handle.status.wait_for(|s| matches!(s, Status::Reconnecting(_))))
+        .await
+        .expect("the connection was not lost in time")
+        .map(|s| s.clone())
+        .unwrap();
+    match lost {
+        Status::Reconnecting(reason) => reason,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_message_over_the_limit_ends_the_connection() {
+    let reason = reason_for_reconnecting(Script::AckThenHuge, Duration::from_secs(5)).await;
+    assert!(reason.contains("too long"), "{reason}");
 }
 
 #[tokio::test]
 async fn silent_connection_is_abandoned_after_a_ping_interval() {
-    let c = controller(Script::AckThenDeaf).await;
-    let mut handle = RegistryHandle::spawn(settings(&c.url));
-    assert!(handle.first_outcome().await.is_ok());
-    let lost = tokio::time::timeout(
-        Duration::from_secs(3),
-        handle.status.wait_for(|s| matches!(s, Status::Reconnecting(_))),
-    )
-    .await
-    .expect("lost within a few ping intervals")
-    .map(|s| s.clone())
-    .unwrap();
-    assert!(
-        matches!(lost, Status::Reconnecting(ref r) if r.contains("no frame")),
-        "{lost:?}"
-    );
+    let reason = reason_for_reconnecting(Script::AckThenDeaf, Duration::from_secs(3)).await;
+    assert!(reason.contains("no frame"), "{reason}");
 }
 
 #[tokio::test]
