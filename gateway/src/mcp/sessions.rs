@@ -20,6 +20,13 @@ pub enum Holder {
     Principal(String),
 }
 
+/// An owned copy, for the per-caller limit table (`mcp/limits.rs`).
+impl From<&Holder> for Holder {
+    fn from(holder: &Holder) -> Self {
+        holder.clone()
+    }
+}
+
 impl Holder {
     /// Whether a request from `other` may use a session held by `self`.
     pub fn may_use(&self, other: &Holder) -> bool {

@@ -160,7 +160,7 @@ pub struct Backends {
     open: Arc<Pool>,
     max_response: usize,
     /// Limited calls in flight per target URL.
-    per_target: Arc<InFlight<String>>,
+    per_target: Arc<InFlight<Arc<str>>>,
     /// Backend sessions for stateless clients reaching legacy backends (the bridge).
     pub bridge: BridgeSessions,
 }
@@ -192,7 +192,7 @@ impl Backends {
             Target::Mcp { url, .. } | Target::Http { url, .. } => url,
         };
         let _ticket = match call.limited {
-            true => Some(self.per_target.try_enter(&url.as_str().to_string()).ok_or_else(|| {
+            true => Some(self.per_target.try_enter(url.as_str()).ok_or_else(|| {
                 CallError::Backend(format!(
                     "backend {url} has its maximum of {} calls in flight (maxConcurrentBackendCallsPerTarget, a gateway resource limit)",
                     self.per_target.max()
