@@ -54,14 +54,19 @@ async fn http_tools_send_json_or_query_and_answer_text_and_structured_content() 
         .mount(&api)
         .await;
     Stub::given(path("/broken"))
-        .respond_with(ResponseTemplate::new(502).set_body_string("upstream down"))
+        .respond_with(ResponseTemplate::new(502).set_body_string("upstream db-7.internal down"))
+        .mount(&api)
+        .await;
+    Stub::given(path("/refusing"))
+        .respond_with(ResponseTemplate::new(422).set_body_string("field q is required"))
         .mount(&api)
         .await;
     let private = "toolMetadata: {runtime: {allowPrivateTargetHost: true}}";
     let tools = format!(
         "  - {{name: order, apiType: http, method: POST, targetHost: '{u}', path: /orders, {private}}}\n\
          \x20 - {{name: weather, apiType: http, method: GET, targetHost: '{u}', path: weather, {private}}}\n\
-         \x20 - {{name: broken, apiType: http, method: GET, targetHost: '{u}', path: /broken, {private}}}\n",
+         \x20 - {{name: broken, apiType: http, method: GET, targetHost: '{u}', path: /broken, {private}}}\n\
+         \x20 - {{name: refusing, apiType: http, method: GET, targetHost: '{u}', path: /refusing, {private}}}\n",
         u = api.uri()
     );
     // The gateway and the blocking client run off the async runtime that serves the API stub.
@@ -71,15 +76,38 @@ async fn http_tools_send_json_or_query_and_answer_text_and_structured_content() 
 }
 
 fn check_http_tools(tools: &str) {
-    let (_gw, url, _app) = gateway_with_tools(tools);
+    let (gw, url, _app) = gateway_with_tools(tools);
     let order = call(&url, "order", json!({"item": "book", "qty": 2}));
     assert_eq!(order["result"]["structuredContent"], json!({"orderId": 7}), "{order}");
     assert_eq!(order["result"]["content"][0]["text"], r#"{"orderId":7}"#);
     let weather = call(&url, "weather", json!({"city": "Oslo"}));
     assert_eq!(weather["result"]["structuredContent"]["tempC"], -3, "{weather}");
+    // A 4xx body is the API's answer to the arguments; a 5xx body stays in the log.
+    let refusing = call(&url, "refusing", json!({}));
+    assert_eq!(refusing["result"]["isError"], true, "{refusing}");
+    assert_eq!(
+        refusing["result"]["content"][0]["text"],
+        "HTTP 422: field q is required"
+    );
     let broken = call(&url, "broken", json!({}));
     assert_eq!(broken["result"]["isError"], true, "{broken}");
-    assert_eq!(broken["result"]["content"][0]["text"], "HTTP 502: upstream down");
+    let text = broken["result"]["content"][0]["text"].as_str().unwrap();
+    assert!(text.starts_with("HTTP 502: the API failed (incident "), "{text}");
+    assert!(!text.contains("db-7"), "the API's body reached the caller: {text}");
+    let incident = incident_of(text);
+    let logged = gw.logs.text();
+    assert!(
+        logged
+            .lines()
+            .any(|l| l.contains(incident) && l.contains("upstream db-7.internal down")),
+        "no log line holds incident {incident} with the body:\n{logged}"
+    );
+}
+
+/// The incident id in a client-facing message.
+fn incident_of(message: &str) -> &str {
+    let start = message.find("incident ").expect("no incident id") + "incident ".len();
+    &message[start..start + 16]
 }
 
 #[test]
@@ -90,15 +118,19 @@ fn host_names_resolving_to_loopback_are_refused_unless_allowed() {
         "  - {{name: guarded, endpointName: echo, apiType: mcp, backendMcpProtocol: stateless, targetHost: 'http://localhost:{port}', path: /mcp}}\n\
          \x20 - {{name: allowed, endpointName: echo, apiType: mcp, backendMcpProtocol: stateless, targetHost: 'http://localhost:{port}', path: /mcp, toolMetadata: {{runtime: {{allowPrivateTargetHost: true}}}}}}\n"
     );
-    let (_gw, url, _app) = gateway_with_tools(&tools);
+    let (gw, url, _app) = gateway_with_tools(&tools);
     let guarded = call(&url, "guarded", json!({}));
     assert_eq!(guarded["error"]["code"], -32000, "{guarded}");
+    let message = guarded["error"]["message"].as_str().unwrap();
+    assert!(message.contains("could not be reached"), "{guarded}");
+    // Why stays in the log, under the id the caller was given.
+    let incident = incident_of(message);
+    let logged = gw.logs.text();
     assert!(
-        guarded["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("loopback or private"),
-        "{guarded}"
+        logged
+            .lines()
+            .any(|l| l.contains(incident) && l.contains("loopback or private")),
+        "no log line holds incident {incident} with the reason:\n{logged}"
     );
     let allowed = call(&url, "allowed", json!({}));
     assert_eq!(

@@ -167,17 +167,23 @@ fn backend_down_and_backend_too_slow_are_named_errors_and_the_gateway_keeps_serv
     assert_eq!(down["error"]["code"], -32000, "{down}");
     let message = down["error"]["message"].as_str().unwrap();
     assert!(
-        message.contains("tool 'down'") && message.contains("unreachable"),
+        message.contains("tool 'down'") && message.contains("could not be reached") && message.contains("incident "),
         "{message}"
     );
+    // The backend's address is for the log, not for the caller.
+    assert!(!message.contains("127.0.0.1"), "{message}");
     let slow = legacy_call(&d, &session, "slow", json!({"ms": 2000}));
     assert_eq!(slow["error"]["code"], -32000, "{slow}");
     assert!(
         slow["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("no answer within 300 ms"),
+            .contains("did not answer within the tool's timeout"),
         "{slow}"
+    );
+    assert!(
+        d.gateway.logs.text().contains("no answer within 300 ms"),
+        "the log keeps the detail"
     );
     let ok = legacy_call(&d, &session, "echo", json!({}));
     assert_eq!(

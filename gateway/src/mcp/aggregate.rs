@@ -55,7 +55,7 @@ impl Source {
             .await
             .map_err(|_| format!("no tools/list answer within {} ms", self.timeout.as_millis()))?
             .map_err(|e| match e {
-                super::backend::CallError::Backend(reason) => reason,
+                super::backend::CallError::Backend { detail, .. } => detail,
                 super::backend::CallError::JsonRpc(raw) => raw.get().to_string(),
             })?;
         let tools = listed

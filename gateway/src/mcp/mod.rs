@@ -4,6 +4,7 @@
 pub mod aggregate;
 pub mod backend;
 pub mod config;
+pub mod incident;
 pub mod limits;
 pub mod protocol;
 mod router;

@@ -518,11 +518,15 @@ impl Router {
             match router.backends.call(&tool, call).await {
                 Ok(result) => wire::result_frame(&id, &shape::result(owner.client_era(), &result)),
                 Err(CallError::JsonRpc(error)) => error_frame_raw(&id, &error),
-                Err(CallError::Backend(reason)) => {
-                    tracing::warn!(tool = %tool.name, reason, "tool call failed");
+                Err(CallError::Backend { failure, detail }) => {
+                    let incident = super::incident::new_id();
+                    tracing::warn!(tool = %tool.name, incident, detail, "tool call failed");
                     let e = McpError::Backend {
                         tool: tool.name.clone(),
-                        reason,
+                        reason: format!(
+                            "the backend {} (incident {incident} in the gateway log)",
+                            failure.client_text()
+                        ),
                     };
                     wire::error_frame(Some(&id), &e.to_error_data())
                 }

@@ -9,7 +9,7 @@ use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::{Map, Value};
 
 use super::pool::{Pool, ReadError};
-use super::{Call, CallError, transport_error};
+use super::{Call, CallError, Failure, Redacted, transport_error};
 use crate::mcp::config::HttpMethod;
 
 const JSON: HeaderValue = HeaderValue::from_static("application/json");
@@ -64,13 +64,21 @@ pub async fn call(
     let answer = pool.send(target, request).await.map_err(|e| transport_error(url, &e))?;
     let status = answer.status;
     let body = answer.read_capped(max).await.map_err(|e| match e {
-        ReadError::TooLarge(_) => {
-            CallError::Backend(format!("backend {url} answer exceeds maxResponseBodyBytes ({max})"))
-        }
-        ReadError::Body(e) => CallError::Backend(format!("backend {url} answer broke off: {e}")),
+        ReadError::TooLarge(_) => CallError::backend(
+            Failure::TooLarge,
+            format!("backend {} answer exceeds maxResponseBodyBytes ({max})", Redacted(url)),
+        ),
+        ReadError::Body(e) => CallError::backend(
+            Failure::Unusable,
+            format!("backend {} answer broke off: {e}", Redacted(url)),
+        ),
     })?;
-    let result = to_result(status, &body);
-    serde_json::to_string(&result).map_err(|e| CallError::Backend(e.to_string()))
+    let result = if status.is_server_error() {
+        withheld(status, url, &body)
+    } else {
+        to_result(status, &body)
+    };
+    serde_json::to_string(&result).map_err(|e| CallError::backend(Failure::Unusable, e.to_string()))
 }
 
 fn query_pairs(args: &Map<String, Value>) -> Vec<(String, String)> {
@@ -84,6 +92,23 @@ fn query_pairs(args: &Map<String, Value>) -> Vec<(String, String)> {
             (k.clone(), text)
         })
         .collect()
+}
+
+/// A 5xx answer: its body (stack traces, internal names) goes to the log under an incident id;
+/// the caller learns the status and the id. A 4xx body is the API's answer to the arguments
+/// and reaches the caller.
+fn withheld(status: StatusCode, url: &url::Url, body: &[u8]) -> CallToolResult {
+    let incident = crate::mcp::incident::new_id();
+    let excerpt: String = String::from_utf8_lossy(&body[..body.len().min(4096)])
+        .trim()
+        .chars()
+        .take(300)
+        .collect();
+    tracing::warn!(backend = %Redacted(url), status = status.as_u16(), incident, body = excerpt, "HTTP tool answered a server error");
+    CallToolResult::error(vec![ContentBlock::text(format!(
+        "HTTP {}: the API failed (incident {incident} in the gateway log)",
+        status.as_u16()
+    ))])
 }
 
 fn to_result(status: StatusCode, body: &[u8]) -> CallToolResult {
@@ -115,10 +140,27 @@ mod tests {
     }
 
     #[test]
-    fn failures_are_tool_errors_with_the_status() {
-        let r = serde_json::to_value(to_result(StatusCode::BAD_GATEWAY, b"down")).unwrap();
+    fn client_errors_are_tool_errors_with_the_status_and_the_apis_answer() {
+        let r = serde_json::to_value(to_result(StatusCode::UNPROCESSABLE_ENTITY, b"field q is required")).unwrap();
         assert_eq!(r["isError"], true);
-        assert_eq!(r["content"][0]["text"], "HTTP 502: down");
+        assert_eq!(r["content"][0]["text"], "HTTP 422: field q is required");
+    }
+
+    #[test]
+    fn server_errors_are_tool_errors_whose_body_stays_in_the_log() {
+        let url = url::Url::parse("http://orders.internal:8080/api?key=secret").unwrap();
+        let r = serde_json::to_value(withheld(
+            StatusCode::BAD_GATEWAY,
+            &url,
+            b"upstream db-7.internal refused: password=hunter2",
+        ))
+        .unwrap();
+        assert_eq!(r["isError"], true);
+        let text = r["content"][0]["text"].as_str().unwrap();
+        assert!(text.starts_with("HTTP 502: the API failed (incident "), "{text}");
+        for secret in ["db-7", "hunter2", "orders.internal", "secret"] {
+            assert!(!text.contains(secret), "{secret} leaked: {text}");
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::pool::{Answer, Pool};
 use super::response;
-use super::{BackendSession, Call, CallError, transport_error};
+use super::{BackendSession, Call, CallError, Failure, Redacted, transport_error};
 use crate::mcp::config::{BackendProtocol, STATELESS_VERSIONS};
 use crate::mcp::protocol::{
     HEADER_METHOD, HEADER_NAME, HEADER_PROTOCOL_VERSION, HEADER_SESSION_ID, encode_header_value,
@@ -103,8 +103,12 @@ fn with(
     value: &str,
     url: &url::Url,
 ) -> Result<Request<Full<Bytes>>, CallError> {
-    let value = HeaderValue::from_str(value)
-        .map_err(|_| CallError::Backend(format!("backend {url}: {name} {value:?} cannot be sent as a header")))?;
+    let value = HeaderValue::from_str(value).map_err(|_| {
+        CallError::backend(
+            Failure::Unusable,
+            format!("backend {}: {name} {value:?} cannot be sent as a header", Redacted(url)),
+        )
+    })?;
     request.headers_mut().insert(HeaderName::from_static(name), value);
     Ok(request)
 }
@@ -125,10 +129,10 @@ fn stateless(mut request: Request<Full<Bytes>>, method: HeaderValue) -> Request<
 async fn send(pool: &Pool, url: &url::Url, request: Request<Full<Bytes>>, what: &str) -> Result<Answer, CallError> {
     let answer = pool.send(url, request).await.map_err(|e| transport_error(url, &e))?;
     if !answer.status.is_success() {
-        return Err(CallError::Backend(format!(
-            "backend {url} {what}{}",
-            answer.error_text().await
-        )));
+        return Err(CallError::backend(
+            Failure::Unusable,
+            format!("backend {} {what}{}", Redacted(url), answer.error_text().await),
+        ));
     }
     Ok(answer)
 }
@@ -169,14 +173,17 @@ async fn legacy_call(
             continue;
         }
         if !answer.status.is_success() {
-            return Err(CallError::Backend(format!(
-                "backend {url} answered {}",
-                answer.error_text().await
-            )));
+            return Err(CallError::backend(
+                Failure::Unusable,
+                format!("backend {} answered {}", Redacted(url), answer.error_text().await),
+            ));
         }
         return response::read(answer, url, max, id, call.notifications).await;
     }
-    Err(CallError::Backend(format!("backend {url} lost the session twice")))
+    Err(CallError::backend(
+        Failure::Unusable,
+        format!("backend {} lost the session twice", Redacted(url)),
+    ))
 }
 
 impl BackendSession {
@@ -205,7 +212,10 @@ async fn initialize(pool: &Pool, max: usize, url: &url::Url, call: &Call<'_>) ->
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let result = response::read(answer, url, max, 0, None).await.map_err(|e| match e {
-        CallError::JsonRpc(raw) => CallError::Backend(format!("backend {url} refused initialize: {}", raw.get())),
+        CallError::JsonRpc(raw) => CallError::backend(
+            Failure::Unusable,
+            format!("backend {} refused initialize: {}", Redacted(url), raw.get()),
+        ),
         other => other,
     })?;
     let version = serde_json::from_str::<Value>(&result)
@@ -241,8 +251,8 @@ pub async fn list_tools(
     protocol: BackendProtocol,
 ) -> Result<Value, CallError> {
     let sessions = super::LegacySessions::default();
-    let arguments =
-        serde_json::value::RawValue::from_string("{}".into()).map_err(|e| CallError::Backend(e.to_string()))?;
+    let arguments = serde_json::value::RawValue::from_string("{}".into())
+        .map_err(|e| CallError::backend(Failure::Unusable, e.to_string()))?;
     let call = Call {
         arguments: &arguments,
         forward: &[],
@@ -272,7 +282,12 @@ pub async fn list_tools(
             result
         }
     }?;
-    serde_json::from_str(&result).map_err(|e| CallError::Backend(format!("backend {url} tools/list result: {e}")))
+    serde_json::from_str(&result).map_err(|e| {
+        CallError::backend(
+            Failure::Unusable,
+            format!("backend {} tools/list result: {e}", Redacted(url)),
+        )
+    })
 }
 
 /// Ends a backend session (best effort: failures are logged at debug).

@@ -30,12 +30,85 @@ pub const SESSION_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Why a call produced no result.
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
-    /// The backend could not be reached, timed out or answered unusably (-32000).
-    #[error("{0}")]
-    Backend(String),
-    /// The backend answered with a JSON-RPC error: passed through as it is.
+    /// The backend could not be reached, timed out or answered unusably (-32000). A client is
+    /// told only the kind; the detail (URL redacted, the backend's own words) is for the log.
+    #[error("{detail}")]
+    Backend {
+        /// What a client is told.
+        failure: Failure,
+        /// What the log keeps.
+        detail: String,
+    },
+    /// The backend answered with a JSON-RPC error: passed through as it is (the MCP server's
+    /// own answer to the call).
     #[error("backend JSON-RPC error")]
     JsonRpc(Box<RawValue>),
+}
+
+impl CallError {
+    /// A failure of `failure`'s kind with `detail` for the log.
+    pub fn backend(failure: Failure, detail: impl Into<String>) -> Self {
+        Self::Backend {
+            failure,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// The kinds of backend failure a client may learn of: none names a host, a URL or what the
+/// backend said, since backends are often internal and their errors can carry secrets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// No connection, or the request could not be sent.
+    Unreachable,
+    /// No answer within the tool's timeout.
+    TimedOut,
+    /// The answer exceeds `maxResponseBodyBytes`.
+    TooLarge,
+    /// A refusal (non-2xx), a broken stream or an answer that is not the call's.
+    Unusable,
+    /// `maxConcurrentBackendCallsPerTarget` calls already in flight.
+    Busy,
+}
+
+impl Failure {
+    /// What a client is told, after "the backend".
+    pub fn client_text(self) -> &'static str {
+        match self {
+            Self::Unreachable => "could not be reached",
+            Self::TimedOut => "did not answer within the tool's timeout",
+            Self::TooLarge => "answered more than maxResponseBodyBytes",
+            Self::Unusable => "did not answer usably",
+            Self::Busy => {
+                "has its maximum of calls in flight (maxConcurrentBackendCallsPerTarget, a gateway resource limit); retry later"
+            }
+        }
+    }
+}
+
+/// A backend URL as logs show it: no user, password, query or fragment, which may hold
+/// credentials (`https://user:key@host/…?token=…`).
+pub struct Redacted<'a>(pub &'a url::Url);
+
+impl std::fmt::Display for Redacted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let url = self.0;
+        write!(f, "{}://", url.scheme())?;
+        if !url.username().is_empty() || url.password().is_some() {
+            f.write_str("***@")?;
+        }
+        if let Some(host) = url.host_str() {
+            f.write_str(host)?;
+        }
+        if let Some(port) = url.port() {
+            write!(f, ":{port}")?;
+        }
+        f.write_str(url.path())?;
+        if url.query().is_some() || url.fragment().is_some() {
+            f.write_str("?***")?;
+        }
+        Ok(())
+    }
 }
 
 /// A legacy backend session kept by the gateway.
@@ -193,10 +266,14 @@ impl Backends {
         };
         let _ticket = match call.limited {
             true => Some(self.per_target.try_enter(url.as_str()).ok_or_else(|| {
-                CallError::Backend(format!(
-                    "backend {url} has its maximum of {} calls in flight (maxConcurrentBackendCallsPerTarget, a gateway resource limit)",
-                    self.per_target.max()
-                ))
+                CallError::backend(
+                    Failure::Busy,
+                    format!(
+                        "backend {} has its maximum of {} calls in flight",
+                        Redacted(url),
+                        self.per_target.max()
+                    ),
+                )
             })?),
             false => None,
         };
@@ -211,10 +288,14 @@ impl Backends {
         };
         match tokio::time::timeout(tool.timeout, work).await {
             Ok(result) => result,
-            Err(_) => Err(CallError::Backend(format!(
-                "no answer within {} ms",
-                tool.timeout.as_millis()
-            ))),
+            Err(_) => Err(CallError::backend(
+                Failure::TimedOut,
+                format!(
+                    "backend {} gave no answer within {} ms",
+                    Redacted(url),
+                    tool.timeout.as_millis()
+                ),
+            )),
         }
     }
 
@@ -246,7 +327,10 @@ impl Backends {
 /// The request failed before any answer.
 pub(crate) fn transport_error(url: &url::Url, error: &pool::SendError) -> CallError {
     let cause = crate::bootstrap::client::error_chain(error);
-    CallError::Backend(format!("backend {url} unreachable: {cause}"))
+    CallError::backend(
+        Failure::Unreachable,
+        format!("backend {} unreachable: {cause}", Redacted(url)),
+    )
 }
 
 /// Trust for tests: no roots (they speak plain HTTP), the process's crypto provider installed.
@@ -309,6 +393,18 @@ mod tests {
     }
 
     use super::backends_for_tests as backends;
+
+    #[rstest]
+    #[case::plain("http://orders:8080/mcp", "http://orders:8080/mcp")]
+    #[case::credentials("https://svc:k3y@api.example/v1", "https://***@api.example/v1")]
+    #[case::user_only("https://token@api.example/", "https://***@api.example/")]
+    #[case::query("https://api.example/q?apikey=k3y", "https://api.example/q?***")]
+    #[case::fragment("https://api.example/q#k3y", "https://api.example/q?***")]
+    #[case::ipv6("http://[fd00::1]:9000/mcp", "http://[fd00::1]:9000/mcp")]
+    fn logged_urls_lose_credentials_and_queries(#[case] url: &str, #[case] shown: &str) {
+        let url = url::Url::parse(url).unwrap();
+        assert_eq!(Redacted(&url).to_string(), shown);
+    }
 
     /// A session opened through the guarded pool is closed through it too: a DELETE to a
     /// private address (a name rebound since, say) is refused like any other request.

@@ -13,8 +13,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 
-use super::CallError;
 use super::pool::{Answer, ReadError};
+use super::{CallError, Failure, Redacted};
 use crate::mcp::wire::sse_event;
 
 /// The parts of a backend message the gateway looks at.
@@ -41,9 +41,10 @@ fn classify(data: &[u8], url: &url::Url, expected: u64) -> Seen {
     let message = match serde_json::from_slice::<Message>(data) {
         Ok(message) => message,
         Err(e) => {
-            return Seen::Answer(Err(CallError::Backend(format!(
-                "backend {url} sent a message that is not JSON-RPC: {e}"
-            ))));
+            return Seen::Answer(Err(CallError::backend(
+                Failure::Unusable,
+                format!("backend {} sent a message that is not JSON-RPC: {e}", Redacted(url)),
+            )));
         }
     };
     if let Some(method) = message.method {
@@ -62,9 +63,13 @@ fn classify(data: &[u8], url: &url::Url, expected: u64) -> Seen {
             .error
             .map(|e| format!(" (its error: {})", e.get().chars().take(200).collect::<String>()))
             .unwrap_or_default();
-        return Seen::Answer(Err(CallError::Backend(format!(
-            "backend {url} answered with id {id}, not the id {expected} of the request{error}"
-        ))));
+        return Seen::Answer(Err(CallError::backend(
+            Failure::Unusable,
+            format!(
+                "backend {} answered with id {id}, not the id {expected} of the request{error}",
+                Redacted(url)
+            ),
+        )));
     }
     match (message.error, message.result) {
         (Some(error), _) => Seen::Answer(Err(CallError::JsonRpc(error.to_owned()))),
@@ -91,22 +96,29 @@ pub async fn read(
     expected: u64,
     notifications: Option<&mpsc::Sender<Bytes>>,
 ) -> Result<String, CallError> {
-    let too_large = || CallError::Backend(format!("backend {url} answer exceeds maxResponseBodyBytes ({max})"));
+    let shown = Redacted(url);
+    let unusable = |detail: String| CallError::backend(Failure::Unusable, detail);
+    let too_large = || {
+        CallError::backend(
+            Failure::TooLarge,
+            format!("backend {shown} answer exceeds maxResponseBodyBytes ({max})"),
+        )
+    };
     let failed = |e: ReadError| match e {
         ReadError::TooLarge(_) => too_large(),
-        ReadError::Body(e) => CallError::Backend(format!("backend {url} answer broke off: {e}")),
+        ReadError::Body(e) => unusable(format!("backend {shown} answer broke off: {e}")),
     };
     let content_type = answer.content_type();
     if content_type.starts_with("application/json") {
         let body = answer.read_capped(max).await.map_err(failed)?;
         return match classify(&body, url, expected) {
             Seen::Answer(answer) => answer,
-            _ => Err(CallError::Backend(format!("backend {url} answered without a result"))),
+            _ => Err(unusable(format!("backend {shown} answered without a result"))),
         };
     }
     if !content_type.starts_with("text/event-stream") {
-        return Err(CallError::Backend(format!(
-            "backend {url} answered with content type '{content_type}'"
+        return Err(unusable(format!(
+            "backend {shown} answered with content type '{content_type}'"
         )));
     }
     if answer.content_length().is_some_and(|n| n > max as u64) {
@@ -117,9 +129,9 @@ pub async fn read(
         let event = event.map_err(|e| match e {
             sse_stream::Error::Body(cause) => match cause.downcast::<ReadError>() {
                 Ok(read) => failed(*read),
-                Err(other) => CallError::Backend(format!("backend {url} stream failed: {other}")),
+                Err(other) => unusable(format!("backend {shown} stream failed: {other}")),
             },
-            other => CallError::Backend(format!("backend {url} stream failed: {other}")),
+            other => unusable(format!("backend {shown} stream failed: {other}")),
         })?;
         let Some(data) = event.data.filter(|d| !d.trim().is_empty()) else {
             continue;
@@ -135,9 +147,7 @@ pub async fn read(
             Seen::Other => {}
         }
     }
-    Err(CallError::Backend(format!(
-        "backend {url} ended its stream without answering"
-    )))
+    Err(unusable(format!("backend {shown} ended its stream without answering")))
 }
 
 #[cfg(test)]
@@ -154,7 +164,7 @@ mod tests {
         match classify(data.as_bytes(), &url(), 7) {
             Seen::Answer(Ok(result)) => Ok(result),
             Seen::Answer(Err(CallError::JsonRpc(error))) => Err(format!("jsonrpc {}", error.get())),
-            Seen::Answer(Err(CallError::Backend(reason))) => Err(reason),
+            Seen::Answer(Err(CallError::Backend { detail, .. })) => Err(detail),
             Seen::Notification => Err("notification".into()),
             Seen::Other => Err("other".into()),
         }
