@@ -71,3 +71,14 @@ fn unspecified_advertised_address_is_refused_when_registering() {
     let err = RuntimeConfig::load(&d, &env(&[]), None).unwrap_err().to_string();
     assert!(err.contains("advertisedAddress"), "{err}");
 }
+
+#[test]
+fn a_type_error_withholds_a_decrypted_value() {
+    let secret = crate::config::crypt::encrypt("s3cret-not-a-port", "pw", b"0123456789abcdef");
+    let (_t, d) = dirs(&format!("server.httpPort: {secret}\n"));
+    let err = RuntimeConfig::load(&d, &env(&[(crate::config::crypt::PASSWORD_ENV, "pw")]), None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("httpPort") && err.contains("***"), "{err}");
+    assert!(!err.contains("s3cret"), "{err}");
+}

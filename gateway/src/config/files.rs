@@ -189,10 +189,12 @@ pub fn load<T: DeserializeOwned>(
         .file(name)?
         .ok_or_else(|| ConfigError::invalid(name, "", "no source has this file"))?;
     let doc = parse_yaml(&file.label, &file.text)?;
-    let resolved = Resolver::new(values, env).resolve_document(&file.label, doc)?;
+    let resolver = Resolver::new(values, env);
+    let resolved = resolver.resolve_document(&file.label, doc)?;
+    // A type error echoes the value: a decrypted one or a token must not reach the log.
     let typed = serde_path_to_error::deserialize::<_, T>(resolved).map_err(|e| {
         let key = e.path().to_string();
-        ConfigError::invalid(&file.label, &key, e.into_inner().to_string())
+        ConfigError::invalid(&file.label, &key, resolver.withhold(&e.into_inner().to_string()))
     })?;
     Ok((typed, file.label))
 }

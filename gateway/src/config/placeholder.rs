@@ -4,7 +4,13 @@
 //! the environment under the exact name, the merged values map, then the default. A
 //! placeholder that is the whole scalar is typed; one inside a longer string expands as text.
 //! Expansion recurses into what it finds, at most [`MAX_DEPTH`] levels, and refuses cycles.
+//!
+//! Secrets: the variables in [`SECRET_VARIABLES`] may be read only where that secret belongs
+//! (a placeholder in a tool description could otherwise publish the portal token), and every
+//! secret a resolution read or decrypted is remembered so errors can withhold it
+//! ([`Resolver::withhold`]).
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 use serde_json::{Map, Value};
@@ -46,10 +52,23 @@ pub fn env_name(key: &str) -> String {
         .collect()
 }
 
+/// Variables that hold secrets, each with the only sites (file name, key) whose placeholders
+/// may read it: the config password decrypts `CRYPT:` values and is read by no placeholder;
+/// the portal token authenticates to config-server and the controller.
+pub const SECRET_VARIABLES: &[(&str, &[(&str, &str)])] = &[
+    (crypt::PASSWORD_ENV, &[]),
+    (
+        "light_portal_authorization",
+        &[("startup.yml", "authorization"), ("portal-registry.yml", "portalToken")],
+    ),
+];
+
 /// Resolves placeholders against one environment and one values map.
 pub struct Resolver<'a> {
     values: &'a Values,
     env: &'a dyn Env,
+    /// Secrets read or decrypted so far, withheld from error messages.
+    secrets: RefCell<Vec<String>>,
 }
 
 /// Which file and key a resolution is for, so errors can name them.
@@ -61,7 +80,65 @@ struct Site<'s> {
 impl<'a> Resolver<'a> {
     /// A resolver over `values` and `env`.
     pub fn new(values: &'a Values, env: &'a dyn Env) -> Self {
-        Self { values, env }
+        Self {
+            values,
+            env,
+            secrets: RefCell::default(),
+        }
+    }
+
+    /// `text` with every secret this resolver read or decrypted replaced by `***`: for error
+    /// messages that echo a value (a type error, a bad URL).
+    pub fn withhold(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        let secrets = self.secrets.borrow();
+        let mut longest_first: Vec<&String> = secrets.iter().filter(|s| !s.is_empty()).collect();
+        longest_first.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        for secret in longest_first {
+            out = out.replace(secret.as_str(), "***");
+        }
+        out
+    }
+
+    fn remember(&self, value: &Value) {
+        if let Value::String(s) = value
+            && !s.is_empty()
+        {
+            self.secrets.borrow_mut().push(s.clone());
+        }
+    }
+
+    /// A `CRYPT:` value decrypted (and remembered as a secret); anything else as it is.
+    fn decrypt(&self, site: &Site, value: Value) -> Result<Value, ConfigError> {
+        let encrypted = matches!(&value, Value::String(s) if s.starts_with(crypt::PREFIX));
+        let value = decrypt_if_needed(site, value, self.env)?;
+        if encrypted {
+            self.remember(&value);
+        }
+        Ok(value)
+    }
+
+    /// Refuses a placeholder that reads a secret variable outside the sites allowed to.
+    fn check_secret(&self, site: &Site, key: &str) -> Result<bool, ConfigError> {
+        let wanted = env_name(key);
+        let Some((name, sites)) = SECRET_VARIABLES.iter().find(|(name, _)| env_name(name) == wanted) else {
+            return Ok(false);
+        };
+        let file = site.file.rsplit(['/', ':']).next().unwrap_or(site.file);
+        if sites.iter().any(|(f, k)| *f == file && *k == site.key) {
+            return Ok(true);
+        }
+        let allowed = if sites.is_empty() {
+            "no placeholder may read it".to_string()
+        } else {
+            let list: Vec<String> = sites.iter().map(|(f, k)| format!("{f} {k}")).collect();
+            format!("only {} may read it", list.join(" and "))
+        };
+        Err(ConfigError::invalid(
+            site.file,
+            site.key,
+            format!("placeholder ${{{key}}} reads the secret {name}: {allowed}"),
+        ))
     }
 
     /// Resolves every string scalar of a parsed document; `file` names it in errors.
@@ -77,7 +154,7 @@ impl<'a> Resolver<'a> {
             Value::String(text) => {
                 let site = Site { file, key: &key };
                 let resolved = self.scalar(&site, &text, &mut Vec::new())?;
-                decrypt_if_needed(&site, resolved, self.env)
+                self.decrypt(&site, resolved)
             }
             Value::Array(items) => items
                 .into_iter()
@@ -150,17 +227,24 @@ impl<'a> Resolver<'a> {
         default: Option<&str>,
         chain: &mut Vec<String>,
     ) -> Result<Value, ConfigError> {
+        let secret = self.check_secret(site, key)?;
         let from_env = self.env.var(&env_name(key)).or_else(|| self.env.var(key));
         if let Some(text) = from_env {
+            if secret {
+                self.remember(&Value::String(text.clone()));
+            }
             let text = self.expand(site, &text, chain)?;
-            return decrypt_if_needed(site, type_text(&text), self.env);
+            return self.decrypt(site, type_text(&text));
         }
         if let Some(value) = self.values.get(key) {
             let value = match value {
                 Value::String(s) if s.contains("${") => type_text(&self.expand(site, s, chain)?),
                 other => other.clone(),
             };
-            return decrypt_if_needed(site, value, self.env);
+            if secret {
+                self.remember(&value);
+            }
+            return self.decrypt(site, value);
         }
         match default {
             Some(text) => Ok(type_text(&self.expand(site, text, chain)?)),

@@ -179,3 +179,82 @@ fn defaults_may_be_yaml_maps_and_lists() {
         json!(["2025-11-25", "2024-11-05"])
     );
 }
+
+/// Resolves `{key: text}` as `file`.
+fn resolve_at(file: &str, key: &str, text: &str, env_pairs: &[(&str, &str)]) -> Result<Value, ConfigError> {
+    let vals = values(json!({}));
+    let env = env(env_pairs);
+    Resolver::new(&vals, &env)
+        .resolve_document(file, json!({ key: text }))
+        .map(|d| d[key].clone())
+}
+
+#[rstest]
+#[case::startup("config/startup.yml", "authorization")]
+#[case::embedded_startup("embedded:startup.yml", "authorization")]
+#[case::portal_registry("/app/config-defaults/portal-registry.yml", "portalToken")]
+fn the_portal_token_is_read_where_it_belongs(#[case] file: &str, #[case] key: &str) {
+    let token = [("light_portal_authorization", "Bearer t0k")];
+    assert_eq!(
+        resolve_at(file, key, "${light_portal_authorization:}", &token).unwrap(),
+        "Bearer t0k"
+    );
+}
+
+#[rstest]
+#[case::in_a_tool_description("config/mcp-router.yml", "tools[0].description", "${light_portal_authorization:}")]
+#[case::inside_longer_text(
+    "config/mcp-router.yml",
+    "tools[0].description",
+    "token is ${light_portal_authorization}"
+)]
+#[case::env_spelling("config/handler.yml", "x", "${LIGHT_PORTAL_AUTHORIZATION:}")]
+#[case::another_key_of_startup("config/startup.yml", "host", "${light_portal_authorization:}")]
+#[case::the_config_password("config/startup.yml", "authorization", "${light_4j_config_password:}")]
+#[case::the_config_password_dashed("config/server.yml", "x", "${light-4j-config-password}")]
+fn secret_variables_are_refused_elsewhere(#[case] file: &str, #[case] key: &str, #[case] text: &str) {
+    let env = [
+        ("light_portal_authorization", "Bearer t0k"),
+        (crypt::PASSWORD_ENV, "pw"),
+    ];
+    let err = resolve_at(file, key, text, &env).unwrap_err().to_string();
+    assert!(
+        err.contains(file) && err.contains(key) && err.contains("reads the secret"),
+        "{err}"
+    );
+    assert!(!err.contains("t0k") && !err.contains("pw\""), "{err}");
+}
+
+#[test]
+fn a_value_in_values_yml_cannot_launder_a_secret_variable() {
+    let vals = values(json!({"innocent": "${light_portal_authorization}"}));
+    let env = env(&[("light_portal_authorization", "Bearer t0k")]);
+    let err = Resolver::new(&vals, &env)
+        .resolve_document("config/mcp-router.yml", json!({"d": "${innocent}"}))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("reads the secret light_portal_authorization"), "{err}");
+}
+
+#[test]
+fn decrypted_values_and_tokens_are_withheld_from_messages() {
+    let secret = crypt::encrypt("hunter2-plain", "pw", b"0123456789abcdef");
+    let vals = values(json!({"s": secret}));
+    let env = env(&[
+        (crypt::PASSWORD_ENV, "pw"),
+        ("light_portal_authorization", "Bearer t0k3n"),
+    ]);
+    let resolver = Resolver::new(&vals, &env);
+    resolver
+        .resolve_document(
+            "config/startup.yml",
+            json!({"authorization": "${light_portal_authorization}", "port": "${s}"}),
+        )
+        .unwrap();
+    assert_eq!(
+        resolver.withhold(r#"invalid type: string "hunter2-plain", expected u16; was "Bearer t0k3n""#),
+        r#"invalid type: string "***", expected u16; was "***""#
+    );
+    // Plain values are not secrets: a type error still shows them.
+    assert_eq!(resolver.withhold(r#"string "8443x""#), r#"string "8443x""#);
+}
