@@ -92,7 +92,7 @@ pub async fn prepare(dirs: &ConfigDirs, env: &dyn Env, offline: bool) -> Result<
     };
     let runtime = RuntimeConfig::load(dirs, env, downloaded.as_ref())?;
     // One outbound TLS setting (runtime client.yml, bootstrap CA as fallback) for the
-    // controller and the backends.
+    // controller and the key service; backends have their own (mcp-router.yml backendTls).
     let fallback_ca = non_blank(&boot.startup.bootstrap_ca_cert_path);
     let outbound_tls = tls::client_config(&bootstrap::tls_settings(&runtime.client.tls, fallback_ca, dirs))?;
     let registry = registry_settings(&runtime, &boot, outbound_tls.clone());
@@ -114,7 +114,7 @@ pub async fn prepare(dirs: &ConfigDirs, env: &dyn Env, offline: bool) -> Result<
         &outbound_tls,
         Timing::default(),
     )?);
-    let mcp = mcp::setup::build(&runtime, env, outbound_tls, &activation, Some(auth.policy.clone()))?.map(Arc::new);
+    let mcp = mcp::setup::build(&runtime, env, dirs, &activation, Some(auth.policy.clone()))?.map(Arc::new);
     if offline {
         // The config-server CA must be readable too, even though nothing is fetched.
         tls::client_config(&bootstrap::tls_settings(&boot.client.tls, fallback_ca, dirs))?;

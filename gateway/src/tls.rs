@@ -1,4 +1,4 @@
-//! Outbound TLS for config-server and the controller (docs/protocols.md, "Config-server"): the system roots plus
+//! Outbound TLS for config-server, the controller and backends (docs/protocols.md, "Config-server"): the system roots plus
 //! the configured CA bundle, hostname checks that can be switched off on their own, optional
 //! client identity (mTLS) and minimum version. Also checks the HTTPS listener's files.
 
@@ -42,9 +42,17 @@ pub struct ClientTlsSettings {
     pub verify_hostname: bool,
     /// Client certificate and key for mTLS.
     pub client_identity: Option<(PathBuf, PathBuf)>,
+    /// What the certificate and key files are called in error messages (their config keys).
+    pub identity_keys: [&'static str; 2],
     /// Minimum TLS version.
     pub min_version: Option<TlsVersion>,
 }
+
+/// The client identity's names when `client.yml` gives it.
+pub const CLIENT_YML_IDENTITY: [&str; 2] = [
+    "client certificate (client.yml tls.clientCertPath)",
+    "client key (client.yml tls.clientKeyPath)",
+];
 
 /// Installs the ring crypto provider that pingora's rustls also uses; safe to call twice.
 pub fn install_crypto_provider() {
@@ -95,8 +103,9 @@ pub fn client_config(settings: &ClientTlsSettings) -> Result<rustls::ClientConfi
         .with_custom_certificate_verifier(verifier);
     let config = match &settings.client_identity {
         Some((cert, key)) => {
-            let chain = read_certs("client certificate (client.yml tls.clientCertPath)", cert)?;
-            builder.with_client_auth_cert(chain, read_key("client key (client.yml tls.clientKeyPath)", key)?)?
+            let [cert_key, key_key] = settings.identity_keys;
+            let chain = read_certs(cert_key, cert)?;
+            builder.with_client_auth_cert(chain, read_key(key_key, key)?)?
         }
         None => builder.with_no_client_auth(),
     };
@@ -201,6 +210,7 @@ mod tests {
             ca_cert_key: "CA bundle (client.yml tls.caCertPath)",
             verify_hostname: true,
             client_identity: identity,
+            identity_keys: CLIENT_YML_IDENTITY,
             min_version: Some(TlsVersion::Tls13),
         }
     }

@@ -67,6 +67,10 @@ fn encrypted() -> String {
 #[case::header_handler("handler.handlers: [mcp, 'com.networknt.header.HeaderHandler@header']\n", &[], &["handler.yml", "handler 'header' is not implemented"])]
 #[case::token_without_tls_when_required("light-config-server-uri: http://127.0.0.1:9\nlight_portal_authorization: tok\nclient.requireTls: true\n", &[], &["startup.yml", "configServerUri", "without TLS and client.requireTls is true"])]
 #[case::tool_name_outside_the_spec("mcp-router.tools: [{name: 'bad name', apiType: mcp, targetHost: 'https://mcp.example'}]\n", &[], &["mcp-router.yml", "tools[0].name"])]
+#[case::allowed_host_that_is_a_url("mcp-router.allowedHosts: ['https://mcp.example']\n", &[], &["mcp-router.yml", "allowedHosts[0]", "not a host name"])]
+#[case::trusted_proxy_that_is_a_name("mcp-router.trustedProxies: [10.0.0.0/8, lb.internal]\n", &[], &["mcp-router.yml", "trustedProxies[1]", "'lb.internal'"])]
+#[case::backend_certificate_without_key("mcp-router.backendTls.clientCertPath: config/client.pem\n", &[], &["mcp-router.yml", "backendTls.clientKeyPath"])]
+#[case::missing_backend_ca_file("handler.handlers: [mcp]\nhandler.chains: {c: [mcp]}\nhandler.paths: [{path: /mcp, method: POST, exec: [c]}]\nmcp-router.backendTls.caCertPath: config/missing-backend-ca.pem\n", &[], &["mcp-router.yml backendTls.caCertPath", "missing-backend-ca.pem"])]
 fn bad_input_exits_non_zero_naming_file_and_key(
     #[case] extra: &str,
     #[case] files: &[(&str, &str)],

@@ -41,6 +41,7 @@ fn client(boot: &BootstrapConfig) -> ConfigServerClient {
         ca_cert_key: "CA bundle",
         verify_hostname: true,
         client_identity: None,
+        identity_keys: crate::tls::CLIENT_YML_IDENTITY,
         min_version: None,
     })
     .unwrap();

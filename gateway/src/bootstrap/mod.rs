@@ -45,6 +45,7 @@ pub fn tls_settings(
         ca_cert_key,
         verify_hostname: client.verify_hostname,
         client_identity: identity,
+        identity_keys: crate::tls::CLIENT_YML_IDENTITY,
         min_version: client.tls_version,
     }
 }

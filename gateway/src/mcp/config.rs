@@ -45,6 +45,15 @@ pub struct McpRouterConfig {
     /// all). Requests without an Origin header are not from a browser page and pass.
     #[serde(default)]
     pub origin_allowlist: Vec<String>,
+    /// Host names (or `host:port`) the router answers to, others 403; empty answers any.
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+    /// Proxies (addresses or CIDR ranges) whose `X-Forwarded-For` names the client.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    /// TLS for HTTPS backends, apart from `client.yml`'s.
+    #[serde(default)]
+    pub backend_tls: super::backend::tls::BackendTlsConfig,
     /// Client headers forwarded to backends. `Authorization` and `Cookie` are never forwarded
     /// unless listed here.
     #[serde(default)]
@@ -345,27 +354,6 @@ pub fn valid_tool_name(name: &str) -> bool {
     (1..=128).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
 }
 
-/// Headers the gateway writes itself on backend requests: forwarding a client's copy would
-/// break the framing (length, encoding), the connection (hop-by-hop headers), the target (Host)
-/// or the backend's MCP session and era.
-const GATEWAY_OWNED_HEADERS: &[&str] = &[
-    "host",
-    "content-length",
-    "transfer-encoding",
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "upgrade",
-    "content-type",
-    "accept",
-    "mcp-session-id",
-    "mcp-protocol-version",
-    "mcp-method",
-    "mcp-name",
-];
-
 impl McpRouterConfig {
     /// Checks the rules the router relies on.
     ///
@@ -376,19 +364,10 @@ impl McpRouterConfig {
         if !self.path.starts_with('/') {
             return Err(bad("path", format!("'{}' must start with /", self.path)));
         }
-        for (i, name) in self.forward_client_headers.iter().enumerate() {
-            let key = format!("forwardClientHeaders[{i}]");
-            let header = http::HeaderName::from_bytes(name.trim().as_bytes())
-                .map_err(|_| bad(&key, format!("'{name}' is not a header name")))?;
-            if GATEWAY_OWNED_HEADERS.contains(&header.as_str()) {
-                return Err(bad(
-                    &key,
-                    format!(
-                        "'{name}' is set by the gateway for each backend request (framing, connection or MCP session) and cannot be forwarded"
-                    ),
-                ));
-            }
-        }
+        super::forward::check(file, &self.forward_client_headers)?;
+        super::hosts::AllowedHosts::parse(file, &self.allowed_hosts)?;
+        super::client_address::ClientAddresses::parse(file, &self.trusted_proxies)?;
+        self.backend_tls.validate(file)?;
         if self.protocols.legacy.enabled {
             check_versions(
                 file,

@@ -3,10 +3,14 @@
 
 pub mod aggregate;
 pub mod backend;
+pub mod client_address;
 pub mod config;
+pub mod forward;
+pub mod hosts;
 pub mod incident;
 pub mod limits;
 pub mod protocol;
+mod replies;
 mod router;
 pub mod sessions;
 pub mod setup;

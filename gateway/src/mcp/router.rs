@@ -14,9 +14,12 @@ use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 
 use super::backend::{Backends, Call, CallError, LegacySessions};
+use super::client_address::ClientAddresses;
 use super::config::{BackendProtocol, Bridge, McpRouterConfig};
+use super::hosts::AllowedHosts;
 use super::limits::{Admission, Admitted, Refused};
 use super::protocol::{self, Answer, Era, HEADER_PROTOCOL_VERSION, HEADER_SESSION_ID, Refusal};
+use super::replies::{answer, error_frame_raw, error_reply, sse_headers};
 use super::sessions::{Full, Holder, Session, Sessions};
 use super::shape::{self, ClientEra};
 use super::tools::{Target, ToolTable};
@@ -33,18 +36,21 @@ pub struct HttpRequest<'a> {
     pub headers: &'a HeaderMap,
     /// The whole body (already within `maxRequestBodyBytes`).
     pub body: &'a [u8],
-    /// The client's address (for per-client session limits of anonymous callers).
+    /// The peer's address (per-client limits of anonymous callers count against it, or
+    /// against the client a trusted proxy names).
     pub client: IpAddr,
+    /// The `Host` header, or HTTP/2's `:authority`.
+    pub authority: Option<&'a str>,
     /// The authenticated caller, when the chain has an auth handler.
     pub principal: Option<Arc<Principal>>,
 }
 
 impl HttpRequest<'_> {
     /// Who the request's sessions count against and belong to.
-    fn holder(&self) -> Holder {
+    fn holder(&self, clients: &ClientAddresses) -> Holder {
         match &self.principal {
             Some(p) => Holder::Principal(p.binding.clone()),
-            None => Holder::Address(self.client),
+            None => Holder::Address(clients.of(self.client, self.headers)),
         }
     }
 }
@@ -55,6 +61,9 @@ pub enum RouterError {
     /// A config rule is broken.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    /// `backendTls` names a file that cannot be used.
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 /// The MCP router.
@@ -72,6 +81,10 @@ pub struct Router {
     no_sessions: LegacySessions,
     /// Stateless requests in flight, in all and per caller.
     admission: Admission<Holder>,
+    /// `allowedHosts`.
+    hosts: AllowedHosts,
+    /// `trustedProxies`: whose address a client's limits count against.
+    clients: ClientAddresses,
 }
 
 /// rmcp's version type from a configured (validated) version string.
@@ -88,14 +101,20 @@ fn capabilities() -> ServerCapabilities {
 }
 
 impl Router {
-    /// A router over a validated config, its initial tools, backend clients and the access
-    /// policy (if access control is on).
+    /// A router over a validated config (from `file`), its initial tools, backend clients and
+    /// the access policy (if access control is on).
+    ///
+    /// # Errors
+    /// `allowedHosts` or `trustedProxies` entries that do not parse.
     pub fn new(
         config: McpRouterConfig,
+        file: &str,
         tools: ToolTable,
         backends: Backends,
         policy: Option<Arc<AccessPolicy>>,
-    ) -> Self {
+    ) -> Result<Self, RouterError> {
+        let hosts = AllowedHosts::parse(file, &config.allowed_hosts)?;
+        let clients = ClientAddresses::parse(file, &config.trusted_proxies)?;
         let forward = config
             .forward_client_headers
             .iter()
@@ -110,7 +129,7 @@ impl Router {
             config.max_sessions_per_client,
             Duration::from_millis(config.session_idle_timeout_ms),
         );
-        Self {
+        Ok(Self {
             config,
             tools: ArcSwap::from_pointee(tools),
             sessions,
@@ -120,7 +139,9 @@ impl Router {
             policy: policy.filter(|p| p.enabled()),
             no_sessions: LegacySessions::default(),
             admission,
-        }
+            hosts,
+            clients,
+        })
     }
 
     /// The config.
@@ -130,6 +151,14 @@ impl Router {
 
     /// Answers one HTTP request on the MCP path.
     pub async fn handle(self: &Arc<Self>, request: HttpRequest<'_>) -> Reply {
+        if !self.hosts.allow(request.authority) {
+            return error_reply(
+                403,
+                None,
+                &McpError::InvalidRequest("Host is not in allowedHosts".into()),
+                Answer::Json,
+            );
+        }
         if !protocol::origin_allowed(&self.config, request.headers) {
             return error_reply(
                 403,
@@ -140,7 +169,7 @@ impl Router {
         }
         match *request.method {
             Method::POST => self.post(request).await,
-            Method::DELETE => self.delete(request.headers, &request.holder()),
+            Method::DELETE => self.delete(request.headers, &request.holder(&self.clients)),
             _ => {
                 let mut reply = Reply::empty(405);
                 reply.headers.push((http::header::ALLOW, "POST, DELETE".into()));
@@ -251,11 +280,14 @@ impl Router {
                     .map_err(|r| self.refusal(r))?;
                 self.stateless(id, method, &version, call, request, mode).await
             }
-            Era::Legacy if method == "initialize" => {
-                self.initialize(id, common.protocol_version.as_deref(), request.holder(), mode)
-            }
+            Era::Legacy if method == "initialize" => self.initialize(
+                id,
+                common.protocol_version.as_deref(),
+                request.holder(&self.clients),
+                mode,
+            ),
             Era::Legacy => {
-                let session = self.session(request.headers, &request.holder())?;
+                let session = self.session(request.headers, &request.holder(&self.clients))?;
                 self.legacy(id, method, session, call, request, mode).await
             }
         }
@@ -341,7 +373,7 @@ impl Router {
         // Held to the end of this request; a tools/call hands it to the call (its SSE answer).
         let admitted = self
             .admission
-            .admit(&request.holder())
+            .admit(&request.holder(&self.clients))
             .map_err(|refused| match refused {
                 Refused::Gateway(n) => McpError::GatewayBusy(n),
                 Refused::Caller(n) => McpError::CallerBusy(n),
@@ -548,42 +580,4 @@ impl Router {
             }
         }
     }
-}
-
-fn error_frame_raw(id: &RawValue, error: &RawValue) -> Bytes {
-    Bytes::from(format!(
-        r#"{{"jsonrpc":"2.0","id":{},"error":{}}}"#,
-        id.get(),
-        error.get()
-    ))
-}
-
-fn sse_headers() -> Vec<(HeaderName, String)> {
-    vec![
-        (http::header::CONTENT_TYPE, "text/event-stream".into()),
-        (http::header::CACHE_CONTROL, "no-cache".into()),
-    ]
-}
-
-/// A complete answer carrying one JSON-RPC message, as JSON or as one SSE event.
-fn answer(frame: &Bytes, mode: Answer) -> Reply {
-    match mode {
-        Answer::Json => Reply {
-            status: 200,
-            headers: vec![(http::header::CONTENT_TYPE, "application/json".into())],
-            body: Body::Full(frame.clone()),
-        },
-        Answer::Sse => Reply {
-            status: 200,
-            headers: sse_headers(),
-            body: Body::Full(wire::sse_event(frame)),
-        },
-    }
-}
-
-fn error_reply(status: u16, id: Option<&RawValue>, error: &McpError, mode: Answer) -> Reply {
-    let frame = wire::error_frame(id, &error.to_error_data());
-    let mut reply = answer(&frame, if status == 200 { mode } else { Answer::Json });
-    reply.status = status;
-    reply
 }

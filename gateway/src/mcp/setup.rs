@@ -13,7 +13,7 @@ use super::config::McpRouterConfig;
 use super::router::{Router, RouterError};
 use super::tools::{self, Listing, Tool, ToolTable};
 use crate::auth::access::AccessPolicy;
-use crate::config::{Env, RuntimeConfig};
+use crate::config::{ConfigDirs, Env, RuntimeConfig};
 use crate::handler::Activation;
 
 /// The router and what refreshes its tools.
@@ -32,7 +32,7 @@ pub struct McpService {
 pub fn build(
     rt: &RuntimeConfig,
     env: &dyn Env,
-    tls: rustls::ClientConfig,
+    dirs: &ConfigDirs,
     activation: &Activation,
     policy: Option<Arc<AccessPolicy>>,
 ) -> Result<Option<McpService>, RouterError> {
@@ -65,7 +65,7 @@ pub fn build(
         }
     }
     let backends = Backends::new(
-        tls,
+        config.backend_tls.client_config(dirs)?,
         config.max_response_body_bytes,
         config.protocols.stateless.max_concurrent_backend_calls_per_target,
         Duration::from_millis(config.session_idle_timeout_ms),
@@ -73,10 +73,11 @@ pub fn build(
     info!(path = %config.path, tools = static_tools.len(), aggregated = sources.len(), "MCP router on");
     let router = Arc::new(Router::new(
         config,
+        &file,
         ToolTable::new(static_tools.clone()),
         backends,
         policy,
-    ));
+    )?);
     Ok(Some(McpService {
         router,
         static_tools,

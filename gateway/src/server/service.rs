@@ -213,11 +213,17 @@ impl Gateway {
             .and_then(|a| a.as_inet())
             .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
         let head = session.req_header();
+        let authority = head
+            .uri
+            .authority()
+            .map(|a| a.as_str())
+            .or_else(|| head.headers.get(http::header::HOST).and_then(|v| v.to_str().ok()));
         let request = HttpRequest {
             method: &head.method,
             headers: &head.headers,
             body: &body,
             client,
+            authority,
             principal,
         };
         let reply = router.handle(request).await;

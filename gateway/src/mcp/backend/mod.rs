@@ -7,6 +7,7 @@ pub mod http_tool;
 pub mod mcp_client;
 pub mod pool;
 mod response;
+pub mod tls;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
