@@ -463,6 +463,26 @@ fn a_call_over_its_targets_limit_fails_naming_it() {
 }
 
 #[test]
+fn a_call_over_the_gateways_backend_call_limit_fails_naming_it() {
+    let d = deploy("mcp-router.maxConcurrentBackendCalls: 1\n");
+    let held = hold(&d, 250);
+    until_slow_reached_a(&d);
+    // Another backend, with room of its own: the gateway-wide limit still holds.
+    let refused: Value = echo_b(&d).json().unwrap();
+    assert_eq!(refused["error"]["code"], -32000, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("maxConcurrentBackendCalls,"),
+        "{refused}"
+    );
+    assert_eq!(held.join().unwrap(), 200);
+    let other: Value = echo_b(&d).json().unwrap();
+    assert!(other["result"].is_object(), "the place came back: {other}");
+}
+
+#[test]
 fn a_body_nested_deeper_than_max_json_depth_is_refused() {
     let d = deploy("mcp-router.maxJsonDepth: 6\n");
     let nested = |depth: usize| format!("{}1{}", "[".repeat(depth), "]".repeat(depth));

@@ -96,6 +96,26 @@ pub struct ServerConfig {
     pub environment: String,
     /// How long a SIGTERM may take, in milliseconds.
     pub shutdown_graceful_period: u64,
+    /// Connections open at once; past it new ones are closed as they arrive.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// How long a connection may wait for its next request head to arrive whole (idle
+    /// keep-alive time included), in milliseconds.
+    #[serde(default = "default_io_timeout")]
+    pub keep_alive_timeout: u64,
+    /// How long a request body may take to arrive whole, in milliseconds (408 beyond).
+    #[serde(default = "default_io_timeout")]
+    pub request_read_timeout: u64,
+    /// How long one write to a client may wait (a client that stops reading), in milliseconds.
+    #[serde(default = "default_io_timeout")]
+    pub write_timeout: u64,
+}
+
+fn default_max_connections() -> usize {
+    10_000
+}
+fn default_io_timeout() -> u64 {
+    30_000
 }
 
 /// `portal-registry.yml`: where the controller is and how to authenticate to it.
@@ -257,6 +277,16 @@ impl ServerConfig {
                 "tlsCertPath",
                 "enableHttps is true but tlsCertPath or tlsKeyPath is empty",
             ));
+        }
+        for (key, value) in [
+            ("maxConnections", self.max_connections as u64),
+            ("keepAliveTimeout", self.keep_alive_timeout),
+            ("requestReadTimeout", self.request_read_timeout),
+            ("writeTimeout", self.write_timeout),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::invalid(file, key, "must be greater than 0"));
+            }
         }
         if self.enable_registry {
             let address = self.advertised_address.trim();

@@ -38,6 +38,9 @@ pub struct McpRouterConfig {
     /// depth the JSON parser itself stops at.
     #[serde(default = "default_json_depth")]
     pub max_json_depth: usize,
+    /// Backend calls in flight, of both eras together (the call fails beyond).
+    #[serde(default = "default_max_concurrent_backend_calls")]
+    pub max_concurrent_backend_calls: usize,
     /// Default backend timeout per call; `toolMetadata.runtime.timeoutMs` overrides it.
     #[serde(default = "default_backend_timeout")]
     pub backend_timeout_ms: u64,
@@ -326,6 +329,9 @@ fn default_backend_timeout() -> u64 {
 fn default_max_concurrent_requests() -> usize {
     1024
 }
+fn default_max_concurrent_backend_calls() -> usize {
+    4096
+}
 fn default_max_concurrent_per_caller() -> usize {
     32
 }
@@ -392,6 +398,9 @@ impl McpRouterConfig {
                 "maxJsonDepth",
                 format!("{} is outside 1 to {MAX_JSON_DEPTH}", self.max_json_depth),
             ));
+        }
+        if self.max_concurrent_backend_calls == 0 {
+            return Err(bad("maxConcurrentBackendCalls", "must be greater than 0".into()));
         }
         let stateless = &self.protocols.stateless;
         for (key, value) in [

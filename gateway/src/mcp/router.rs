@@ -555,10 +555,7 @@ impl Router {
                     tracing::warn!(tool = %tool.name, incident, detail, "tool call failed");
                     let e = McpError::Backend {
                         tool: tool.name.clone(),
-                        reason: format!(
-                            "the backend {} (incident {incident} in the gateway log)",
-                            failure.client_text()
-                        ),
+                        reason: format!("{} (incident {incident} in the gateway log)", failure.client_text()),
                     };
                     wire::error_frame(Some(&id), &e.to_error_data())
                 }
@@ -569,8 +566,14 @@ impl Router {
             Answer::Sse => {
                 let (tx, rx) = mpsc::channel(16);
                 tokio::spawn(async move {
-                    let frame = run(Some(&tx)).await;
-                    let _ = tx.send(wire::sse_event(&frame)).await;
+                    // A client that left stops the call: the backend request is dropped
+                    // (its connection closed) instead of running to the tool's timeout.
+                    tokio::select! {
+                        frame = run(Some(&tx)) => {
+                            let _ = tx.send(wire::sse_event(&frame)).await;
+                        }
+                        () = tx.closed() => tracing::debug!("SSE client left; tool call stopped"),
+                    }
                 });
                 Ok(Reply {
                     status: 200,

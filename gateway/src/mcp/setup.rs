@@ -67,7 +67,10 @@ pub fn build(
     let backends = Backends::new(
         config.backend_tls.client_config(dirs)?,
         config.max_response_body_bytes,
-        config.protocols.stateless.max_concurrent_backend_calls_per_target,
+        (
+            config.max_concurrent_backend_calls,
+            config.protocols.stateless.max_concurrent_backend_calls_per_target,
+        ),
         Duration::from_millis(config.session_idle_timeout_ms),
     );
     info!(path = %config.path, tools = static_tools.len(), aggregated = sources.len(), "MCP router on");

@@ -1,6 +1,7 @@
 //! The Pingora server: listeners, `/health` and admission, shutdown.
 
 pub mod admission;
+mod connections;
 mod service;
 pub mod shutdown;
 
@@ -15,7 +16,8 @@ use pingora::services::listening::Service;
 use tokio::sync::watch;
 
 pub use admission::{Admission, Phase};
-pub use service::Gateway;
+use connections::Capped;
+pub use service::{Deadlines, Gateway};
 
 use crate::config::ServerConfig;
 use crate::config::files::non_blank;
@@ -126,7 +128,14 @@ pub fn build(
         ..ServerConf::default()
     };
     let mut pingora = Server::new_with_opt_and_conf(None, conf);
-    let mut service = Service::new("light-gateway".to_string(), Gateway::new(admission, mcp, auth));
+    let deadlines = Deadlines {
+        head: Duration::from_millis(server.keep_alive_timeout),
+        body: Duration::from_millis(server.request_read_timeout),
+        write: Duration::from_millis(server.write_timeout),
+    };
+    let gateway = Arc::new(Gateway::new(deadlines, admission, mcp, auth));
+    let app = Capped::new(gateway, server.max_connections);
+    let mut service = Service::new("light-gateway".to_string(), app);
     for l in listeners(server) {
         if l.scheme == "http" {
             service.add_tcp(&l.addr.to_string());

@@ -10,6 +10,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -25,8 +26,22 @@ use crate::auth::principal::Principal;
 use crate::auth::{Auth, challenge};
 use crate::mcp::{Body, HttpRequest, McpError, Reply, Router};
 
+/// How long a client may take (server.yml): Pingora's own limits are per read (60 s) and
+/// none for writes or idle keep-alive connections, so a client sending or reading a byte a
+/// minute could hold a connection and its task for good.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadlines {
+    /// The next request head, whole (idle keep-alive time included).
+    pub head: Duration,
+    /// A request body, whole.
+    pub body: Duration,
+    /// One write of the answer.
+    pub write: Duration,
+}
+
 /// The Pingora service.
 pub struct Gateway {
+    deadlines: Deadlines,
     admission: Arc<Admission>,
     mcp: Option<Arc<Router>>,
     auth: Arc<Auth>,
@@ -37,8 +52,9 @@ pub struct Gateway {
 
 impl Gateway {
     /// A service over shared admission state, the MCP router (if on) and the auth handlers.
-    pub fn new(admission: Arc<Admission>, mcp: Option<Arc<Router>>, auth: Arc<Auth>) -> Self {
+    pub fn new(deadlines: Deadlines, admission: Arc<Admission>, mcp: Option<Arc<Router>>, auth: Arc<Auth>) -> Self {
         Self {
+            deadlines,
             admission,
             mcp,
             auth,
@@ -142,24 +158,45 @@ async fn respond(
 /// connection; a client sending more gets its 404 at once and the connection closed.
 const UNROUTED_BODY_DRAIN_BYTES: usize = 64 * 1024;
 
-/// Reads the whole body; `None` once it passes `limit` (the rest is not read).
-async fn read_body(session: &mut Session, limit: usize) -> Result<Option<Vec<u8>>> {
+/// Room reserved for a body before any of it arrived: a declared length is only a promise, and
+/// reserving it whole would let idle connections claim `maxRequestBodyBytes` each.
+const BODY_RESERVE_BYTES: usize = 16 * 1024;
+
+/// A request body, or why there is none.
+enum ReadBody {
+    Whole(Vec<u8>),
+    /// Past `limit` (the rest is not read).
+    TooLarge,
+    /// Not whole within the deadline.
+    TooSlow,
+}
+
+/// Reads the whole body within `within`, at most `limit` bytes.
+async fn read_body(session: &mut Session, limit: usize, within: Duration) -> Result<ReadBody> {
     let declared = session
         .req_header()
         .headers
         .get("content-length")
         .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
-        return Ok(None);
+        return Ok(ReadBody::TooLarge);
     }
-    let mut body = Vec::with_capacity(declared.unwrap_or(0));
-    while let Some(chunk) = session.read_request_body().await? {
-        if body.len() + chunk.len() > limit {
-            return Ok(None);
+    let mut body = Vec::with_capacity(declared.unwrap_or(0).min(BODY_RESERVE_BYTES));
+    let whole = async {
+        while let Some(chunk) = session.read_request_body().await? {
+            if body.len() + chunk.len() > limit {
+                return Ok(false);
+            }
+            body.extend_from_slice(&chunk);
         }
-        body.extend_from_slice(&chunk);
+        Ok::<_, Box<pingora::Error>>(true)
+    };
+    match tokio::time::timeout(within, whole).await {
+        Ok(Ok(true)) => Ok(ReadBody::Whole(body)),
+        Ok(Ok(false)) => Ok(ReadBody::TooLarge),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Ok(ReadBody::TooSlow),
     }
-    Ok(Some(body))
 }
 
 /// Writes a router reply; SSE events are written as they arrive, never buffered whole.
@@ -180,8 +217,21 @@ async fn write_reply(session: &mut Session, reply: Reply) -> Result<bool> {
         }
         Body::Events(mut events) => {
             session.write_response_header(Box::new(header)).await?;
-            while let Some(event) = events.recv().await {
-                session.write_response_body(event, false).await?;
+            loop {
+                // Between events the connection is watched: a client that leaves ends the
+                // stream here, which drops `events` and so stops the call behind it.
+                let next = tokio::select! {
+                    event = events.recv() => Ok(event),
+                    gone = session.read_body_or_idle(true) => Err(gone),
+                };
+                match next {
+                    Ok(Some(event)) => session.write_response_body(event, false).await?,
+                    Ok(None) => break,
+                    Err(Err(e)) => return Err(e),
+                    Err(Ok(_)) => {
+                        return pingora::Error::e_explain(ErrorType::ConnectionClosed, "client sent data mid-stream");
+                    }
+                }
             }
             session.finish_body().await?;
         }
@@ -197,17 +247,37 @@ impl Gateway {
         principal: Option<Arc<Principal>>,
     ) -> Result<bool> {
         let limit = router.config().max_request_body_bytes;
-        let Some(body) = read_body(session, limit).await? else {
-            let error = McpError::InvalidRequest(format!("the body exceeds maxRequestBodyBytes ({limit})"));
-            let frame = crate::mcp::wire::error_frame(None, &error.to_error_data());
-            let reply = Reply {
-                status: 413,
-                headers: vec![(http::header::CONTENT_TYPE, "application/json".into())],
-                body: Body::Full(frame),
-            };
-            session.set_keepalive(None);
-            return write_reply(session, reply).await;
+        let (status, reason) = match read_body(session, limit, self.deadlines.body).await? {
+            ReadBody::Whole(body) => return self.dispatch(session, router, principal, &body).await,
+            ReadBody::TooLarge => (413, format!("the body exceeds maxRequestBodyBytes ({limit})")),
+            ReadBody::TooSlow => (
+                408,
+                format!(
+                    "the body did not arrive within requestReadTimeout ({} ms)",
+                    self.deadlines.body.as_millis()
+                ),
+            ),
         };
+        let error = McpError::InvalidRequest(reason);
+        let frame = crate::mcp::wire::error_frame(None, &error.to_error_data());
+        let reply = Reply {
+            status,
+            headers: vec![(http::header::CONTENT_TYPE, "application/json".into())],
+            body: Body::Full(frame),
+        };
+        // The rest of the body was not read: the connection cannot carry another request.
+        session.set_keepalive(None);
+        write_reply(session, reply).await
+    }
+
+    /// Hands a whole request to the router and writes its answer.
+    async fn dispatch(
+        &self,
+        session: &mut Session,
+        router: &Arc<Router>,
+        principal: Option<Arc<Principal>>,
+        body: &[u8],
+    ) -> Result<bool> {
         let client = session
             .client_addr()
             .and_then(|a| a.as_inet())
@@ -221,7 +291,7 @@ impl Gateway {
         let request = HttpRequest {
             method: &head.method,
             headers: &head.headers,
-            body: &body,
+            body,
             client,
             authority,
             principal,
@@ -261,7 +331,13 @@ impl Gateway {
         let read = tokio::select! {
             // Biased: a request already received is served even while stopping.
             biased;
-            read = session.read_request() => read,
+            read = tokio::time::timeout(self.deadlines.head, session.read_request()) => match read {
+                Ok(read) => read,
+                Err(_) => {
+                    tracing::debug!(within = ?self.deadlines.head, "no whole request head in time: connection closed");
+                    return None;
+                }
+            },
             () = stopped => return None,
         };
         match read {
@@ -286,6 +362,10 @@ impl HttpServerApp for Gateway {
         mut session: Session,
         shutdown: &ShutdownWatch,
     ) -> Option<ReusedHttpStream> {
+        // Per read (the whole-head and whole-body deadlines are ours) and per write.
+        session.set_keepalive(Some(self.deadlines.head.as_secs().max(1)));
+        session.set_read_timeout(Some(self.deadlines.body));
+        session.set_write_timeout(Some(self.deadlines.write));
         self.read_head(&mut session).await?;
         if *shutdown.borrow() {
             session.set_keepalive(None);
@@ -325,13 +405,21 @@ impl Gateway {
                 // Read (and drop) a short body first: the request stays in flight until the
                 // client has sent it, and the connection stays usable for keep-alive. A long
                 // one is not waited for: the answer goes out and the connection closes.
-                let mut drained = 0usize;
-                while let Some(chunk) = session.read_request_body().await? {
-                    drained += chunk.len();
-                    if drained > UNROUTED_BODY_DRAIN_BYTES {
-                        session.set_keepalive(None);
-                        break;
+                let drain = async {
+                    let mut drained = 0usize;
+                    while let Some(chunk) = session.read_request_body().await? {
+                        drained += chunk.len();
+                        if drained > UNROUTED_BODY_DRAIN_BYTES {
+                            return Ok(false);
+                        }
                     }
+                    Ok::<_, Box<pingora::Error>>(true)
+                };
+                if !tokio::time::timeout(self.deadlines.body, drain)
+                    .await
+                    .unwrap_or(Ok(false))?
+                {
+                    session.set_keepalive(None);
                 }
                 respond(
                     session,

@@ -70,18 +70,23 @@ pub enum Failure {
     Unusable,
     /// `maxConcurrentBackendCallsPerTarget` calls already in flight.
     Busy,
+    /// `maxConcurrentBackendCalls` calls in flight, to all backends together.
+    GatewayBusy,
 }
 
 impl Failure {
-    /// What a client is told, after "the backend".
+    /// What a client is told.
     pub fn client_text(self) -> &'static str {
         match self {
-            Self::Unreachable => "could not be reached",
-            Self::TimedOut => "did not answer within the tool's timeout",
-            Self::TooLarge => "answered more than maxResponseBodyBytes",
-            Self::Unusable => "did not answer usably",
+            Self::Unreachable => "the backend could not be reached",
+            Self::TimedOut => "the backend did not answer within the tool's timeout",
+            Self::TooLarge => "the backend answered more than maxResponseBodyBytes",
+            Self::Unusable => "the backend did not answer usably",
             Self::Busy => {
-                "has its maximum of calls in flight (maxConcurrentBackendCallsPerTarget, a gateway resource limit); retry later"
+                "the backend has its maximum of calls in flight (maxConcurrentBackendCallsPerTarget, a gateway resource limit); retry later"
+            }
+            Self::GatewayBusy => {
+                "the gateway has its maximum of backend calls in flight (maxConcurrentBackendCalls, a gateway resource limit); retry later"
             }
         }
     }
@@ -235,20 +240,27 @@ pub struct Backends {
     max_response: usize,
     /// Limited calls in flight per target URL.
     per_target: Arc<InFlight<Arc<str>>>,
+    /// Every call in flight, of either era: legacy sessions have no per-target limit, and
+    /// each call holds a task, a connection and a buffered answer.
+    all_calls: tokio::sync::Semaphore,
+    max_calls: usize,
     /// Backend sessions for stateless clients reaching legacy backends (the bridge).
     pub bridge: BridgeSessions,
 }
 
 impl Backends {
-    /// Pools with `tls` trust, answers capped at `max_response` bytes, at most `per_target`
-    /// limited calls in flight to one target; bridge sessions of a caller idle for
-    /// `bridge_idle` are dropped.
-    pub fn new(tls: rustls::ClientConfig, max_response: usize, per_target: usize, bridge_idle: Duration) -> Self {
+    /// Pools with `tls` trust, answers capped at `max_response` bytes, at most `limits.0`
+    /// calls in flight in all and `limits.1` limited calls to one target; bridge sessions of a
+    /// caller idle for `bridge_idle` are dropped.
+    pub fn new(tls: rustls::ClientConfig, max_response: usize, limits: (usize, usize), bridge_idle: Duration) -> Self {
+        let (max_calls, per_target) = limits;
         Self {
             guarded: Arc::new(Pool::new(Connector::new(tls.clone(), true))),
             open: Arc::new(Pool::new(Connector::new(tls, false))),
             max_response,
             per_target: InFlight::new(per_target),
+            all_calls: tokio::sync::Semaphore::new(max_calls),
+            max_calls,
             bridge: BridgeSessions::new(bridge_idle),
         }
     }
@@ -265,6 +277,12 @@ impl Backends {
         let url = match &tool.target {
             Target::Mcp { url, .. } | Target::Http { url, .. } => url,
         };
+        let _place = self.all_calls.try_acquire().map_err(|_| {
+            CallError::backend(
+                Failure::GatewayBusy,
+                format!("{} backend calls in flight", self.max_calls),
+            )
+        })?;
         let _ticket = match call.limited {
             true => Some(self.per_target.try_enter(url.as_str()).ok_or_else(|| {
                 CallError::backend(
@@ -343,10 +361,10 @@ pub(crate) fn tls_for_tests() -> rustls::ClientConfig {
         .with_no_client_auth()
 }
 
-/// Backends for tests: 1 MiB answers, 32 limited calls per target.
+/// Backends for tests: 1 MiB answers, 4096 calls in all, 32 limited calls per target.
 #[cfg(test)]
 pub(crate) fn backends_for_tests() -> Backends {
-    Backends::new(tls_for_tests(), 1 << 20, 32, Duration::from_secs(60))
+    Backends::new(tls_for_tests(), 1 << 20, (4096, 32), Duration::from_secs(60))
 }
 
 #[cfg(test)]
