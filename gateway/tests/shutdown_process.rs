@@ -156,3 +156,44 @@ fn json_logs_carry_the_milestone_events_and_trace_level_leaks_no_token() {
     }
     gw.assert_no_token_in_output();
 }
+
+/// An SSE tool call that outlasts Pingora's own 1 s stop window but not the grace period runs
+/// to its end during a drain: its stream is counted in flight until the last event is written.
+#[test]
+fn an_sse_call_within_the_grace_period_completes_during_the_drain() {
+    let mut d = support::mcp::deploy("server.shutdownGracefulPeriod: 6000\n");
+    let port: u16 = d
+        .url
+        .split(':')
+        .nth(2)
+        .unwrap()
+        .trim_end_matches("/mcp")
+        .parse()
+        .unwrap();
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"b_slow","arguments":{"ms":2500}}}"#;
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    let request = format!(
+        "POST /mcp HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\naccept: text/event-stream\r\n\
+         connection: close\r\nmcp-protocol-version: 2026-07-28\r\nmcp-method: tools/call\r\nmcp-name: b_slow\r\n\
+         content-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let sent = Instant::now();
+    d.gateway.signal("TERM");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        answer.contains("\"result\"") && answer.contains("\"id\":1"),
+        "the whole SSE answer, its result last: {answer}"
+    );
+    assert!(
+        sent.elapsed() > Duration::from_millis(1500),
+        "the call ran its 2.5 s, not cut by the stop: {:?}",
+        sent.elapsed()
+    );
+    assert!(d.gateway.wait_exit(Duration::from_secs(10)).success());
+}
