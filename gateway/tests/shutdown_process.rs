@@ -162,23 +162,9 @@ fn json_logs_carry_the_milestone_events_and_trace_level_leaks_no_token() {
 #[test]
 fn an_sse_call_within_the_grace_period_completes_during_the_drain() {
     let mut d = support::mcp::deploy("server.shutdownGracefulPeriod: 6000\n");
-    let port: u16 = d
-        .url
-        .split(':')
-        .nth(2)
-        .unwrap()
-        .trim_end_matches("/mcp")
-        .parse()
-        .unwrap();
-    let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"b_slow","arguments":{"ms":2500}}}"#;
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut stream = TcpStream::connect(("127.0.0.1", d.port())).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
-    let request = format!(
-        "POST /mcp HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\naccept: text/event-stream\r\n\
-         connection: close\r\nmcp-protocol-version: 2026-07-28\r\nmcp-method: tools/call\r\nmcp-name: b_slow\r\n\
-         content-length: {}\r\n\r\n{body}",
-        body.len()
-    );
+    let request = support::mcp::raw_sse_call("b_slow", r#"{"ms":2500}"#, true);
     stream.write_all(request.as_bytes()).unwrap();
     std::thread::sleep(Duration::from_millis(300));
     let sent = Instant::now();

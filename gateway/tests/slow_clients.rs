@@ -130,21 +130,8 @@ fn reached_b(d: &support::mcp::McpDeployment, name: &str) -> bool {
 #[test]
 fn an_sse_client_that_leaves_stops_its_call() {
     let d = support::mcp::deploy("mcp-router.protocols.stateless.maxConcurrentBackendCallsPerTarget: 1\n");
-    let port: u16 = d
-        .url
-        .split(':')
-        .nth(2)
-        .unwrap()
-        .trim_end_matches("/mcp")
-        .parse()
-        .unwrap();
-    let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"b_slow","arguments":{"ms":5000}}}"#;
-    let mut stream = connect(port);
-    let request = format!(
-        "POST /mcp HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\naccept: text/event-stream\r\n\
-         mcp-protocol-version: 2026-07-28\r\nmcp-method: tools/call\r\nmcp-name: b_slow\r\ncontent-length: {}\r\n\r\n{body}",
-        body.len()
-    );
+    let mut stream = connect(d.port());
+    let request = support::mcp::raw_sse_call("b_slow", r#"{"ms":5000}"#, false);
     stream.write_all(request.as_bytes()).unwrap();
     let mut head = [0u8; 256];
     let n = stream.read(&mut head).unwrap();

@@ -373,7 +373,7 @@ impl McpRouterConfig {
         super::forward::check(file, &self.forward_client_headers)?;
         super::hosts::AllowedHosts::parse(file, &self.allowed_hosts)?;
         super::client_address::ClientAddresses::parse(file, &self.trusted_proxies)?;
-        self.backend_tls.validate(file)?;
+        super::backend::tls::validate(&self.backend_tls, file)?;
         if self.protocols.legacy.enabled {
             check_versions(
                 file,

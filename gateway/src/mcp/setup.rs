@@ -65,7 +65,7 @@ pub fn build(
         }
     }
     let backends = Backends::new(
-        config.backend_tls.client_config(dirs)?,
+        super::backend::tls::client_config(&config.backend_tls, dirs)?,
         config.max_response_body_bytes,
         (
             config.max_concurrent_backend_calls,

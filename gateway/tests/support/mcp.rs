@@ -18,6 +18,29 @@ pub struct McpDeployment {
     _app: AppDir,
 }
 
+impl McpDeployment {
+    /// The gateway's port.
+    pub fn port(&self) -> u16 {
+        let authority = self.url.trim_start_matches("http://").trim_end_matches("/mcp");
+        authority.rsplit(':').next().unwrap().parse().unwrap()
+    }
+}
+
+/// A raw HTTP/1.1 stateless tools/call of `tool` with `arguments` (JSON text), answered as SSE;
+/// `connection: close` when `close`.
+pub fn raw_sse_call(tool: &str, arguments: &str, close: bool) -> String {
+    let body = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"{tool}","arguments":{arguments}}}}}"#
+    );
+    format!(
+        "POST /mcp HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\naccept: text/event-stream\r\n{}\
+         mcp-protocol-version: 2026-07-28\r\nmcp-method: tools/call\r\nmcp-name: {tool}\r\n\
+         content-length: {}\r\n\r\n{body}",
+        if close { "connection: close\r\n" } else { "" },
+        body.len()
+    )
+}
+
 /// A mock MCP server binary.
 pub fn mcp_server(instance: &str, mode: &str) -> Mock {
     Mock::start("mock-mcp-server", &["--instance", instance, "--session-mode", mode])
