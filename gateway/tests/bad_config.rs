@@ -71,6 +71,7 @@ fn encrypted() -> String {
 #[case::trusted_proxy_that_is_a_name("mcp-router.trustedProxies: [10.0.0.0/8, lb.internal]\n", &[], &["mcp-router.yml", "trustedProxies[1]", "'lb.internal'"])]
 #[case::backend_certificate_without_key("mcp-router.backendTls.clientCertPath: config/client.pem\n", &[], &["mcp-router.yml", "backendTls.clientKeyPath"])]
 #[case::missing_backend_ca_file("handler.handlers: [mcp]\nhandler.chains: {c: [mcp]}\nhandler.paths: [{path: /mcp, method: POST, exec: [c]}]\nmcp-router.backendTls.caCertPath: config/missing-backend-ca.pem\n", &[], &["mcp-router.yml backendTls.caCertPath", "missing-backend-ca.pem"])]
+#[case::settings_nested_under_a_file_name("mcp-router:\n  maxSessions: 5\n", &[], &["config/values.yml", "'mcp-router'", "mcp-router.maxSessions"])]
 fn bad_input_exits_non_zero_naming_file_and_key(
     #[case] extra: &str,
     #[case] files: &[(&str, &str)],

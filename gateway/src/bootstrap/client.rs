@@ -145,7 +145,13 @@ impl ConfigServerClient {
             url: url.clone(),
             reason,
         })? {
-            Value::Object(map) => Ok(map),
+            Value::Object(map) => match crate::config::sources::check_values(&url, &map) {
+                Ok(()) => Ok(map),
+                Err(e) => Err(FetchError::Body {
+                    url,
+                    reason: e.to_string(),
+                }),
+            },
             other => Err(FetchError::Body {
                 url,
                 reason: format!(

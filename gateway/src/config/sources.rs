@@ -221,13 +221,42 @@ pub fn parse_yaml(label: &str, text: &str) -> Result<Value, ConfigError> {
 /// Text that is not YAML or a document that is not a map.
 pub fn parse_values(label: &str, text: &str) -> Result<Values, ConfigError> {
     match parse_yaml(label, text)? {
-        Value::Object(map) => Ok(map),
+        Value::Object(map) => {
+            check_values(label, &map)?;
+            Ok(map)
+        }
         Value::Null => Ok(Values::new()),
         other => Err(ConfigError::Parse {
             file: label.to_string(),
             message: format!("values.yml must be a map of keys to values, found {}", kind(&other)),
         }),
     }
+}
+
+/// Refuses a values key named after a config file that holds a map (`mcp-router: {tools:
+/// ...}`): placeholders read dotted keys (`${mcp-router.tools}`), so such a map would reach no
+/// setting and be silently unused.
+///
+/// # Errors
+/// The first such key, with the dotted spelling to use.
+pub fn check_values(label: &str, values: &Values) -> Result<(), ConfigError> {
+    for (key, value) in values {
+        let Value::Object(map) = value else { continue };
+        let names_a_file = EMBEDDED
+            .iter()
+            .any(|(name, _)| name.strip_suffix(".yml") == Some(key.as_str()));
+        if names_a_file {
+            let inner = map.keys().next().map_or("<setting>", String::as_str);
+            return Err(ConfigError::invalid(
+                label,
+                key,
+                format!(
+                    "a map under '{key}' reaches no setting: values are read by dotted keys; write '{key}.{inner}: ...' for each setting"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A short name for a value's YAML type, for error messages.

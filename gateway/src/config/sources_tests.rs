@@ -87,3 +87,19 @@ fn empty_or_comment_only_values_file_is_an_empty_map() {
     fs::write(dirs.config.join("values.yml"), "# nothing yet\n").unwrap();
     assert!(Layers::new(dirs, Phase::Runtime).values().unwrap().values.is_empty());
 }
+
+#[rstest::rstest]
+#[case::nested_under_a_file_name("mcp-router:\n  maxSessions: 5\n", Some("mcp-router.maxSessions"))]
+#[case::dotted_key_with_a_map("handler.chains: {a: [mcp]}\n", None)]
+#[case::other_key_with_a_map("myTable: {a: 1}\n", None)]
+#[case::file_name_with_a_scalar("server: 1\n", None)]
+fn values_nested_under_a_file_name_are_refused(#[case] text: &str, #[case] hint: Option<&str>) {
+    match (parse_values("config/values.yml", text), hint) {
+        (Ok(_), None) => {}
+        (Err(e), Some(hint)) => {
+            let e = e.to_string();
+            assert!(e.contains("config/values.yml") && e.contains(hint), "{e}");
+        }
+        (outcome, _) => panic!("{text:?}: {outcome:?}"),
+    }
+}
