@@ -21,6 +21,8 @@ enum Server {
     Redirect,
     /// Streams one endless SSE line (no length: the body ends when the connection does).
     EndlessLine,
+    /// Answers with one SSE event holding a reply to id 7, keeping the connection open.
+    SseReply,
 }
 
 struct Backend {
@@ -74,6 +76,13 @@ async fn backend(server: Server) -> Backend {
                             let line = "x".repeat(64 * 1024);
                             format!("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\r\ndata: {line}")
                         }
+                        Server::SseReply => {
+                            let event = "event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{}}\n\n";
+                            format!(
+                                "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n{:x}\r\n{event}\r\n0\r\n\r\n",
+                                event.len()
+                            )
+                        }
                         Server::Redirect => {
                             "HTTP/1.1 302 Found\r\nlocation: http://169.254.169.254/latest\r\ncontent-length: 0\r\n\r\n"
                                 .to_string()
@@ -119,6 +128,23 @@ async fn sequential_calls_share_one_connection() {
         );
     }
     assert_eq!(backend.requests.load(Ordering::SeqCst), 20);
+    assert_eq!(backend.connections.load(Ordering::SeqCst), 1);
+}
+
+/// An SSE answer is read to its end after the reply (in the background), so its connection
+/// goes back to the pool instead of being closed with the stream.
+#[tokio::test]
+async fn sequential_sse_answers_share_one_connection() {
+    let backend = backend(Server::SseReply).await;
+    let pool = pool();
+    for _ in 0..5 {
+        let answer = pool.send(&backend.url, post("{}")).await.unwrap();
+        let result = crate::mcp::backend::response::read(answer, &backend.url, 1024, 7, None).await;
+        assert_eq!(result.unwrap(), "{}");
+        // The drain runs on its own task: let it reach the end of the stream.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(backend.requests.load(Ordering::SeqCst), 5);
     assert_eq!(backend.connections.load(Ordering::SeqCst), 1);
 }
 

@@ -84,6 +84,9 @@ fn notification_event(data: &[u8]) -> Option<Bytes> {
     Some(sse_event(value.to_string().as_bytes()))
 }
 
+/// How long the rest of an SSE answer may take to end once the reply is in.
+const DRAIN_AFTER_REPLY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Reads the answer to the request just sent with id `expected`.
 ///
 /// # Errors
@@ -137,7 +140,16 @@ pub async fn read(
             continue;
         };
         match classify(data.as_bytes(), url, expected) {
-            Seen::Answer(answer) => return answer,
+            Seen::Answer(answer) => {
+                // The rest of the stream (its end, mostly) is read in the background: a
+                // stream read to its end gives its connection back to the pool; one dropped
+                // here would close it, and every legacy call would open a new connection.
+                tokio::spawn(async move {
+                    let rest = async { while events.next().await.is_some() {} };
+                    let _ = tokio::time::timeout(DRAIN_AFTER_REPLY, rest).await;
+                });
+                return answer;
+            }
             Seen::Notification => {
                 if let (Some(tx), Some(event)) = (notifications, notification_event(data.as_bytes())) {
                     // A client that went away only loses notifications; the call goes on.
