@@ -94,20 +94,9 @@ fn check_http_tools(tools: &str) {
     let text = broken["result"]["content"][0]["text"].as_str().unwrap();
     assert!(text.starts_with("HTTP 502: the API failed (incident "), "{text}");
     assert!(!text.contains("db-7"), "the API's body reached the caller: {text}");
-    let incident = incident_of(text);
-    let logged = gw.logs.text();
-    assert!(
-        logged
-            .lines()
-            .any(|l| l.contains(incident) && l.contains("upstream db-7.internal down")),
-        "no log line holds incident {incident} with the body:\n{logged}"
-    );
-}
-
-/// The incident id in a client-facing message.
-fn incident_of(message: &str) -> &str {
-    let start = message.find("incident ").expect("no incident id") + "incident ".len();
-    &message[start..start + 16]
+    // The log line may land a moment after the answer: waited for.
+    let logged = gw.logs.wait_for(support::mcp::incident_of(text), WAIT);
+    assert!(logged.contains("upstream db-7.internal down"), "{logged}");
 }
 
 #[test]
@@ -124,14 +113,8 @@ fn host_names_resolving_to_loopback_are_refused_unless_allowed() {
     let message = guarded["error"]["message"].as_str().unwrap();
     assert!(message.contains("could not be reached"), "{guarded}");
     // Why stays in the log, under the id the caller was given.
-    let incident = incident_of(message);
-    let logged = gw.logs.text();
-    assert!(
-        logged
-            .lines()
-            .any(|l| l.contains(incident) && l.contains("loopback or private")),
-        "no log line holds incident {incident} with the reason:\n{logged}"
-    );
+    let logged = gw.logs.wait_for(support::mcp::incident_of(message), WAIT);
+    assert!(logged.contains("loopback or private"), "{logged}");
     let allowed = call(&url, "allowed", json!({}));
     assert_eq!(
         allowed["result"]["structuredContent"]["instance"], "backend-a",

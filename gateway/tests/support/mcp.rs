@@ -41,6 +41,12 @@ pub fn raw_sse_call(tool: &str, arguments: &str, close: bool) -> String {
     )
 }
 
+/// The incident id in a client-facing failure message.
+pub fn incident_of(message: &str) -> &str {
+    let start = message.find("incident ").expect("no incident id") + "incident ".len();
+    &message[start..start + 16]
+}
+
 /// A mock MCP server binary.
 pub fn mcp_server(instance: &str, mode: &str) -> Mock {
     Mock::start("mock-mcp-server", &["--instance", instance, "--session-mode", mode])
