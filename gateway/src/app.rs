@@ -95,7 +95,7 @@ pub async fn prepare(dirs: &ConfigDirs, env: &dyn Env, offline: bool) -> Result<
     // controller and the key service; backends have their own (mcp-router.yml backendTls).
     let fallback_ca = non_blank(&boot.startup.bootstrap_ca_cert_path);
     let outbound_tls = tls::client_config(&bootstrap::tls_settings(&runtime.client.tls, fallback_ca, dirs))?;
-    let registry = registry_settings(&runtime, &boot, outbound_tls.clone());
+    let registry = registry_settings(&runtime, &boot, dirs, env, outbound_tls.clone());
     if let Some(settings) = registry.as_ref().filter(|s| !s.register.jwt.is_empty()) {
         let to = cleartext::Destination {
             url: &settings.ws_url,
@@ -155,6 +155,8 @@ fn check_https_identity(rt: &RuntimeConfig, dirs: &ConfigDirs) -> Result<(), Sta
 fn registry_settings(
     rt: &RuntimeConfig,
     boot: &BootstrapConfig,
+    dirs: &ConfigDirs,
+    env: &dyn Env,
     tls: rustls::ClientConfig,
 ) -> Option<registry::Settings> {
     let portal_url = rt.portal_url.as_ref().filter(|_| rt.server.enable_registry)?;
@@ -175,6 +177,13 @@ fn registry_settings(
             jwt: protocol::bare_token(token),
         },
         timing: registry::Timing::default(),
+        runtime_tools: Arc::new(registry::RuntimeTools::gather(
+            rt,
+            boot,
+            dirs,
+            env,
+            crate::logging::filter_control(),
+        )),
     })
 }
 

@@ -1,11 +1,14 @@
 //! Structured logs: `RUST_LOG` filters, `LOG_FORMAT=json` switches to JSON lines. Every
 //! milestone has one stable message and an `event` field, so people and the conformance suite
-//! can find it (README, "Milestone log lines").
+//! can find it (README, "Milestone log lines"). The filter can be replaced at run time
+//! ([`FilterControl`], the controller's `set_logging_filter`).
 
-use tracing_subscriber::EnvFilter;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Registry, reload};
 
 /// The `event` field values of the milestone lines.
 pub mod milestone {
@@ -45,11 +48,119 @@ const CAPPED_AT_DEBUG: &[&str] = &[
     "rustls",
 ];
 
-/// The filter: `RUST_LOG`, default `info` (pingora's own lines at warn).
+/// The filter when `RUST_LOG` is unset or invalid: `info`, pingora's own lines at warn.
+pub const DEFAULT_FILTER: &str = "info,pingora_core=warn,pingora_proxy=warn,pingora=warn";
+
+/// The filter: `RUST_LOG`, default [`DEFAULT_FILTER`].
 pub fn filter(rust_log: Option<&str>) -> EnvFilter {
     rust_log
         .and_then(|spec| EnvFilter::try_new(spec).ok())
-        .unwrap_or_else(|| EnvFilter::new("info,pingora_core=warn,pingora_proxy=warn,pingora=warn"))
+        .unwrap_or_else(|| EnvFilter::new(DEFAULT_FILTER))
+}
+
+/// The directive [`filter`] runs with and where it came from (`env:RUST_LOG` or `default`).
+pub fn initial_setting(rust_log: Option<&str>) -> FilterSetting {
+    match rust_log.filter(|spec| EnvFilter::try_new(spec).is_ok()) {
+        Some(spec) => FilterSetting {
+            directive: spec.to_string(),
+            source: "env:RUST_LOG".to_string(),
+        },
+        None => FilterSetting {
+            directive: DEFAULT_FILTER.to_string(),
+            source: "default".to_string(),
+        },
+    }
+}
+
+/// A filter directive in force and who set it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilterSetting {
+    /// The `RUST_LOG`-syntax directive (`info,light_gateway::registry=debug`).
+    pub directive: String,
+    /// `env:RUST_LOG`, `default`, or the tool that replaced it.
+    pub source: String,
+}
+
+/// Why a filter was not replaced; the filter in force is unchanged.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum FilterError {
+    /// The directive does not parse (or is blank).
+    #[error("invalid logging filter `{directive}`: {reason}")]
+    Invalid {
+        /// The directive as given.
+        directive: String,
+        /// The parser's reason.
+        reason: String,
+    },
+    /// The subscriber it belongs to is gone.
+    #[error("failed to apply logging filter `{directive}`: {reason}")]
+    Reload {
+        /// The directive as given.
+        directive: String,
+        /// The reload error.
+        reason: String,
+    },
+}
+
+/// The live global filter, replaceable while the gateway runs.
+pub struct FilterControl {
+    handle: reload::Handle<EnvFilter, Registry>,
+    /// Held across a replacement so the directive shown always matches the one in force.
+    current: Mutex<FilterSetting>,
+}
+
+impl FilterControl {
+    /// Controls the filter behind `handle`, which runs `current`.
+    pub fn new(handle: reload::Handle<EnvFilter, Registry>, current: FilterSetting) -> Self {
+        Self {
+            handle,
+            current: Mutex::new(current),
+        }
+    }
+
+    /// The directive in force.
+    pub fn current(&self) -> FilterSetting {
+        self.current.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Replaces the filter with `directive` (set by `source`); a directive that does not parse
+    /// changes nothing.
+    ///
+    /// # Errors
+    /// [`FilterError::Invalid`] for a blank or unparsable directive, [`FilterError::Reload`]
+    /// when the subscriber is gone.
+    pub fn replace(&self, directive: &str, source: &str) -> Result<FilterSetting, FilterError> {
+        let directive = directive.trim();
+        let invalid = |reason: String| FilterError::Invalid {
+            directive: directive.to_string(),
+            reason,
+        };
+        if directive.is_empty() {
+            return Err(invalid("the directive is blank".to_string()));
+        }
+        let parsed = EnvFilter::try_new(directive).map_err(|e| invalid(e.to_string()))?;
+        let log_level = log_max_level(&parsed);
+        let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
+        self.handle.reload(parsed).map_err(|e| FilterError::Reload {
+            directive: directive.to_string(),
+            reason: e.to_string(),
+        })?;
+        // Pingora's `log` records are cut before the filter sees them (see `log_max_level`).
+        log::set_max_level(log_level);
+        *current = FilterSetting {
+            directive: directive.to_string(),
+            source: source.to_string(),
+        };
+        Ok(current.clone())
+    }
+}
+
+/// The control of the global subscriber, set by [`init`].
+static FILTER_CONTROL: OnceLock<Arc<FilterControl>> = OnceLock::new();
+
+/// The control of the filter [`init`] installed; `None` before `init` (or in tests).
+pub fn filter_control() -> Option<Arc<FilterControl>> {
+    FILTER_CONTROL.get().cloned()
 }
 
 /// The caps on [`CAPPED_AT_DEBUG`], applied after [`filter`] as a second global filter: a cap
@@ -86,6 +197,11 @@ pub fn init() {
     let json = std::env::var("LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
     let env_filter = filter(rust_log.as_deref());
     let log_level = log_max_level(&env_filter);
+    let (env_filter, handle) = reload::Layer::new(env_filter);
+    let _ = FILTER_CONTROL.set(Arc::new(FilterControl::new(
+        handle,
+        initial_setting(rust_log.as_deref()),
+    )));
     let registry = tracing_subscriber::registry().with(env_filter).with(caps());
     if json {
         registry
@@ -161,6 +277,64 @@ mod tests {
         #[case] expected: log::LevelFilter,
     ) {
         assert_eq!(log_max_level(&filter(rust_log)), expected);
+    }
+
+    #[rstest]
+    #[case::unset(None, DEFAULT_FILTER, "default")]
+    #[case::valid(Some("warn,light_gateway=debug"), "warn,light_gateway=debug", "env:RUST_LOG")]
+    #[case::invalid_falls_back(Some("light_gateway=loud"), DEFAULT_FILTER, "default")]
+    fn the_initial_setting_names_the_directive_in_force(
+        #[case] rust_log: Option<&str>,
+        #[case] directive: &str,
+        #[case] source: &str,
+    ) {
+        let setting = initial_setting(rust_log);
+        assert_eq!(
+            (setting.directive.as_str(), setting.source.as_str()),
+            (directive, source)
+        );
+    }
+
+    #[test]
+    fn a_replaced_filter_applies_at_once_and_a_bad_one_changes_nothing() {
+        let seen = Seen::default();
+        let (layer, handle) = reload::Layer::new(filter(Some("info")));
+        let control = FilterControl::new(handle, initial_setting(Some("info")));
+        let subscriber = tracing_subscriber::registry()
+            .with(layer)
+            .with(caps())
+            .with(seen.clone());
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::debug!(target: "light_gateway::registry", "before any change");
+            let bad = control.replace("info,light_gateway=loud", "test");
+            assert!(
+                matches!(&bad, Err(FilterError::Invalid { directive, .. }) if directive == "info,light_gateway=loud"),
+                "{bad:?}"
+            );
+            assert!(matches!(
+                control.replace("  ", "test"),
+                Err(FilterError::Invalid { .. })
+            ));
+            assert_eq!(control.current(), initial_setting(Some("info")));
+            tracing::debug!(target: "light_gateway::registry", "after the refused change");
+            let applied = control.replace("info,light_gateway::registry=debug", "test").unwrap();
+            assert_eq!(applied.directive, "info,light_gateway::registry=debug");
+            assert_eq!(control.current(), applied);
+            tracing::debug!(target: "light_gateway::registry", "after the change");
+            tracing::debug!(target: "light_gateway::app", "a target the change does not name");
+        });
+        let debug_lines: Vec<_> = seen
+            .0
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(_, level)| *level == tracing::Level::DEBUG)
+            .collect();
+        assert_eq!(
+            debug_lines,
+            vec![("light_gateway::registry".to_string(), tracing::Level::DEBUG)]
+        );
     }
 
     #[rstest]

@@ -1,7 +1,9 @@
 //! Controller registration (portal registry, docs/protocols.md, "Controller").
 
 mod backoff;
+pub mod config_snapshot;
 pub mod protocol;
+pub mod runtime_tools;
 mod session;
 
 use std::time::Duration;
@@ -12,6 +14,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use uuid::Uuid;
 
+pub use runtime_tools::RuntimeTools;
 pub use session::{Settings, Timing};
 
 /// A registry operation that did not complete.

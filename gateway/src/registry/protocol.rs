@@ -80,6 +80,16 @@ pub fn unsupported(method: &str) -> Value {
     })
 }
 
+/// The result for a `tools/call` of a tool this gateway does not have: the same shape as an
+/// unknown method (upstream hands such calls to its unknown-method answer).
+pub fn unsupported_tool(name: &str) -> Value {
+    json!({
+        "supported": false,
+        "status": "unsupported",
+        "error": {"code": "unsupported_method", "message": format!("tool '{name}' is not supported by this gateway")},
+    })
+}
+
 /// An inbound frame, classified.
 #[derive(Debug, PartialEq)]
 pub enum Inbound {
@@ -96,6 +106,8 @@ pub enum Inbound {
         id: Value,
         /// The method.
         method: String,
+        /// Its params; `{}` when absent or null, as upstream reads them.
+        params: Value,
     },
     /// A notification or something we ignore.
     Other,
@@ -110,6 +122,11 @@ pub fn classify(text: &str) -> Option<Inbound> {
         (Some(id), Some(method)) => Inbound::Request {
             id: id.clone(),
             method: method.to_string(),
+            params: frame
+                .get("params")
+                .filter(|p| !p.is_null())
+                .cloned()
+                .unwrap_or_else(|| json!({})),
         },
         (Some(id), None) => Inbound::Response {
             id: id.as_str().map(str::to_string).unwrap_or_else(|| id.to_string()),
@@ -200,13 +217,19 @@ mod tests {
                 outcome: Err("bad sid".into())
             }
         );
-        let req = classify(r#"{"jsonrpc":"2.0","id":3,"method":"a/b","params":{}}"#).unwrap();
+        let req = classify(r#"{"jsonrpc":"2.0","id":3,"method":"a/b","params":{"name":"x"}}"#).unwrap();
         assert_eq!(
             req,
             Inbound::Request {
                 id: json!(3),
-                method: "a/b".into()
+                method: "a/b".into(),
+                params: json!({"name": "x"}),
             }
+        );
+        let bare = classify(r#"{"jsonrpc":"2.0","id":"c-1","method":"tools/list"}"#).unwrap();
+        assert!(
+            matches!(bare, Inbound::Request { ref params, .. } if *params == json!({})),
+            "{bare:?}"
         );
         assert_eq!(classify("not json"), None);
     }

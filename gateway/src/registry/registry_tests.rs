@@ -121,6 +121,12 @@ fn settings(url: &str) -> Settings {
             backoff_max: Duration::from_millis(200),
             stable_after: Duration::from_secs(10),
         },
+        runtime_tools: Arc::new(RuntimeTools::new(
+            config_snapshot::ConfigSnapshot::default(),
+            &crate::handler::Activation::default(),
+            "test-host".into(),
+            None,
+        )),
     }
 }
 

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use super::backoff::Backoff;
 use super::protocol::{self, Inbound, REGISTER_ID, RegisterParams};
+use super::runtime_tools::{RuntimeTools, SessionIdentity};
 use super::{RegistryError, Status};
 use crate::logging::milestone;
 
@@ -61,6 +62,8 @@ pub struct Settings {
     pub register: RegisterParams,
     /// Intervals.
     pub timing: Timing,
+    /// What controller requests (`tools/list`, `tools/call`) are answered from.
+    pub runtime_tools: Arc<RuntimeTools>,
 }
 
 pub(super) enum Command {
@@ -166,10 +169,9 @@ async fn connect_and_register(settings: &Settings) -> Result<(Socket, Uuid), Str
                 let result = outcome.map_err(|message| format!("controller refused registration: {message}"))?;
                 return protocol::registered_id(&result).map(|id| (socket, id));
             }
-            Some(Inbound::Request { id, method }) => {
-                let _ = socket
-                    .send(Message::text(protocol::answer(&id, protocol::unsupported(&method))))
-                    .await;
+            Some(Inbound::Request { id, method, params }) => {
+                let result = answer_request(settings, None, &method, &params);
+                let _ = socket.send(Message::text(protocol::answer(&id, result))).await;
             }
             _ => {}
         }
@@ -212,9 +214,9 @@ async fn serve(settings: &Settings, mut socket: Socket, id: Uuid, commands: &mut
                             let _ = reply.send(outcome.map_err(RegistryError::Refused));
                         }
                     }
-                    Some(Inbound::Request { id: rid, method }) => {
-                        debug!(method, "controller request answered as unsupported");
-                        if let Err(e) = socket.send(Message::text(protocol::answer(&rid, protocol::unsupported(&method)))).await {
+                    Some(Inbound::Request { id: rid, method, params }) => {
+                        let result = answer_request(settings, Some(id), &method, &params);
+                        if let Err(e) = socket.send(Message::text(protocol::answer(&rid, result))).await {
                             return finish(closing, Err(RegistryError::Closed), End::Lost(format!("send failed: {e}")));
                         }
                     }
@@ -258,6 +260,19 @@ async fn serve(settings: &Settings, mut socket: Socket, id: Uuid, commands: &mut
             }
         }
     }
+}
+
+/// The result for a controller request; logged at debug with the method, tool and outcome.
+fn answer_request(settings: &Settings, runtime_instance_id: Option<Uuid>, method: &str, params: &Value) -> Value {
+    let who = SessionIdentity {
+        register: &settings.register,
+        runtime_instance_id,
+    };
+    let result = settings.runtime_tools.answer(&who, method, params);
+    let tool = params.get("name").and_then(Value::as_str).unwrap_or_default();
+    let status = result.get("status").and_then(Value::as_str).unwrap_or("success");
+    debug!(method, tool, status, "controller request answered");
+    result
 }
 
 async fn until(deadline: Option<Instant>) {
