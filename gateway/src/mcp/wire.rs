@@ -145,11 +145,20 @@ pub fn error_frame(id: Option<&RawValue>, error: &ErrorData) -> Bytes {
     Bytes::from(out)
 }
 
-/// One SSE event carrying a JSON-RPC message.
+/// One SSE event carrying a JSON-RPC message, on one `data:` line.
 pub fn sse_event(message: &[u8]) -> Bytes {
     let mut out = Vec::with_capacity(message.len() + 24);
     out.extend_from_slice(b"event: message\ndata: ");
+    let start = out.len();
     out.extend_from_slice(message);
+    // A line break would end the data line: a backend's pretty-printed result reached the client
+    // cut in two (fuzz/corpus/backend_reply/sse_client_*). In JSON a raw CR or LF can only be
+    // whitespace between tokens (inside strings they are escaped), so a space means the same.
+    for byte in &mut out[start..] {
+        if matches!(*byte, b'\n' | b'\r') {
+            *byte = b' ';
+        }
+    }
     out.extend_from_slice(b"\n\n");
     Bytes::from(out)
 }
@@ -180,6 +189,15 @@ mod tests {
             parse(br#"{"id":1,"method":"x"}"#).unwrap_err(),
             ParseError::NotJsonRpc(_)
         ));
+    }
+
+    #[test]
+    fn an_sse_event_keeps_a_multi_line_message_on_one_data_line() {
+        let event = sse_event(b"{\"jsonrpc\":\"2.0\",\r\n \"result\":{\n}}");
+        assert_eq!(
+            &event[..],
+            b"event: message\ndata: {\"jsonrpc\":\"2.0\",   \"result\":{ }}\n\n"
+        );
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //! framing); requests from the backend (sampling, elicitation) are dropped, since no answer of
 //! the client could be routed back to the backend.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 use futures_util::StreamExt;
 use serde::Deserialize;
@@ -20,10 +22,13 @@ use crate::mcp::wire::sse_event;
 /// The parts of a backend message the gateway looks at.
 #[derive(Deserialize)]
 struct Message<'a> {
+    /// Text that may hold escapes, so owned when it must be (a borrowed `&str` would refuse it).
+    #[serde(default, borrow)]
+    jsonrpc: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     id: Option<&'a RawValue>,
     #[serde(default, borrow)]
-    method: Option<&'a str>,
+    method: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     result: Option<&'a RawValue>,
     #[serde(default, borrow)]
@@ -48,7 +53,9 @@ fn classify(data: &[u8], url: &url::Url, expected: u64) -> Seen {
         }
     };
     if let Some(method) = message.method {
-        return if message.id.is_none() && method.starts_with("notifications/") {
+        // Passed on as they are: only what is JSON-RPC 2.0 may reach the client.
+        let version_2 = message.jsonrpc.as_deref() == Some("2.0");
+        return if version_2 && message.id.is_none() && method.starts_with("notifications/") {
             Seen::Notification
         } else {
             Seen::Other
@@ -214,6 +221,9 @@ mod tests {
         "other"
     )]
     #[case::a_method_that_is_no_notification(r#"{"jsonrpc":"2.0","method":"ping"}"#, "other")]
+    #[case::a_notification_without_jsonrpc(r#"{"method":"notifications/progress","params":{}}"#, "other")]
+    #[case::a_notification_of_another_version(r#"{"jsonrpc":"1.0","method":"notifications/progress"}"#, "other")]
+    #[case::an_escaped_method(r#"{"jsonrpc":"2.0","method":"notifications\/progress"}"#, "notification")]
     #[case::neither(r#"{"jsonrpc":"2.0"}"#, "other")]
     fn only_notifications_are_passed_on(#[case] data: &str, #[case] seen: &str) {
         assert_eq!(answer(data), Err(seen.to_string()));
