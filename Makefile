@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: help setup venv build images-if-docker test test-chart lint fmt run-local conformance base-image image bench clean
+.PHONY: help setup venv build images-if-docker test test-chart lint fmt run-local conformance base-image image bench soak fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -62,6 +62,12 @@ run-local: build ## run the gateway against the mock config-server and controlle
 
 bench: ## measure the gateway (dist build) against a direct call and nginx (wrk; about 16 minutes) into bench/results/
 	./scripts/bench.sh
+
+soak: ## 10 minutes of mixed load at 1000 req/s on the gateway (release build): errors, RSS and fds per minute into bench/results/soak.md
+	./scripts/soak.sh
+
+fuzz: ## run every fuzz target under AFL++ for FUZZ_SECONDS (default 60) each and print execs and crashes (not in CI)
+	./scripts/fuzz.sh
 
 clean: ## remove build output
 	$(CARGO) clean

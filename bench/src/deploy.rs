@@ -28,8 +28,8 @@ pub struct Programs {
     pub bin_dir: PathBuf,
     /// The gateway under test.
     pub gateway: PathBuf,
-    /// nginx.
-    pub nginx: PathBuf,
+    /// nginx; `None` runs without it (`make soak` measures the gateway alone).
+    pub nginx: Option<PathBuf>,
 }
 
 impl Programs {
@@ -166,14 +166,13 @@ pub struct Deployment {
     _keys: Mock,
     /// The bearer token the JWT gateway accepts.
     pub token: String,
-    _nginx: Proc,
-    /// nginx's base URL.
-    pub nginx_url: String,
+    /// nginx and its base URL, when started.
+    nginx: Option<(Proc, String)>,
     work: tempfile::TempDir,
 }
 
 impl Deployment {
-    /// Starts the backend, config-server, controller and nginx.
+    /// Starts the backend, config-server, controller and nginx (when [`Programs::nginx`] names it).
     pub fn start(programs: Programs) -> Result<Deployment> {
         let work = tempfile::Builder::new().prefix("light-gateway-bench").tempdir()?;
         let mut cmd = Command::new(programs.bin("mock-mcp-server")?);
@@ -206,7 +205,10 @@ impl Deployment {
         let mut cmd = Command::new(programs.bin("mock-controller")?);
         cmd.env("RUST_LOG", "warn");
         let controller = Mock::start("mock-controller", cmd)?;
-        let (nginx, nginx_url) = start_nginx(&programs.nginx, work.path(), backend.port()?)?;
+        let nginx = match &programs.nginx {
+            Some(nginx) => Some(start_nginx(nginx, work.path(), backend.port()?)?),
+            None => None,
+        };
         Ok(Deployment {
             programs,
             backend,
@@ -214,15 +216,23 @@ impl Deployment {
             controller,
             _keys: keys,
             token,
-            _nginx: nginx,
-            nginx_url,
+            nginx,
             work,
         })
     }
 
     /// nginx's master process (its workers are its children).
-    pub fn nginx_pid(&self) -> u32 {
-        self._nginx.pid()
+    pub fn nginx_pid(&self) -> Result<u32> {
+        Ok(self.started_nginx()?.0.pid())
+    }
+
+    /// nginx's base URL.
+    pub fn nginx_url(&self) -> Result<&str> {
+        Ok(&self.started_nginx()?.1)
+    }
+
+    fn started_nginx(&self) -> Result<&(Proc, String)> {
+        self.nginx.as_ref().context("this deployment was started without nginx")
     }
 
     /// Starts a gateway in a fresh working dir on a free port (not waiting for it).

@@ -6,6 +6,8 @@
 //! then drives each target with wrk for every workload and concurrency, repeated with the
 //! target order rotated; and writes `results.md`, `results.json` and `throughput.png` to
 //! `--out`, printing the markdown. Everything it started is stopped at the end and on Ctrl-C.
+//!
+//! `light-gateway-bench soak` (`make soak`) is the endurance run instead: see [`soak`].
 
 mod chart;
 mod cpu;
@@ -16,12 +18,13 @@ mod mcp;
 mod procs;
 mod report;
 mod rss;
+mod soak;
 mod startup;
 mod stats;
 mod wrk;
 
 use anyhow::{Context, Result, bail};
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use deploy::{Deployment, Programs};
 use load::{Settings, Urls};
 use mcp::Workload;
@@ -33,6 +36,9 @@ use std::time::Duration;
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
+    /// Another run than the comparison (whose flags are below).
+    #[command(subcommand)]
+    mode: Option<Mode>,
     /// Seconds measured per workload, concurrency and target.
     #[arg(long, env = "BENCH_DURATION", default_value_t = 5)]
     duration: u64,
@@ -77,6 +83,13 @@ struct Args {
     nginx: PathBuf,
 }
 
+/// The runs other than the comparison.
+#[derive(Debug, Subcommand)]
+enum Mode {
+    /// Mixed load at a steady rate for minutes: errors, RSS and open fds of the gateway per minute.
+    Soak(soak::SoakArgs),
+}
+
 /// `name` as given when it is a path, else found on PATH or in `also`.
 fn find_program(name: &Path, also: &[&str]) -> Result<PathBuf> {
     if name.components().count() > 1 {
@@ -92,6 +105,9 @@ fn find_program(name: &Path, also: &[&str]) -> Result<PathBuf> {
 
 fn main() -> Result<()> {
     let args = Args::parse();
+    if let Some(Mode::Soak(soak)) = args.mode {
+        return soak::run(soak);
+    }
     if args.concurrency.is_empty() || args.workloads.is_empty() || args.runs == 0 || args.duration == 0 {
         bail!("nothing to measure: give concurrencies, workloads, runs >= 1 and a duration >= 1 s");
     }
@@ -115,12 +131,13 @@ fn main() -> Result<()> {
     let programs = Programs {
         bin_dir,
         gateway,
-        nginx: nginx.clone(),
+        nginx: Some(nginx.clone()),
     };
     let deployment = Deployment::start(programs)?;
     eprintln!(
         "bench: backend {}, nginx {}",
-        deployment.backend.main, deployment.nginx_url
+        deployment.backend.main,
+        deployment.nginx_url()?
     );
     let starts = startup::measure(&deployment, args.starts)?;
     let settings = Settings {
@@ -173,14 +190,14 @@ fn load_phase(settings: &Settings, deployment: &Deployment) -> Result<(Vec<load:
     };
     let urls = Urls {
         direct: deployment.backend.main.clone(),
-        nginx: deployment.nginx_url.clone(),
+        nginx: deployment.nginx_url()?.to_owned(),
         gateway: gateway.url.clone(),
         gateway_jwt: jwt_gateway.as_ref().map(|g| g.url.clone()),
         token: deployment.token.clone(),
     };
     let pids = load::Pids {
         backend: deployment.backend.pid(),
-        nginx: cpu::with_children(deployment.nginx_pid())?,
+        nginx: cpu::with_children(deployment.nginx_pid()?)?,
         gateway: pid,
         gateway_jwt: jwt_gateway.as_ref().map(|g| g.proc.pid()),
     };
