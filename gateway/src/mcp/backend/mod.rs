@@ -254,9 +254,12 @@ impl Backends {
     /// caller idle for `bridge_idle` are dropped.
     pub fn new(tls: rustls::ClientConfig, max_response: usize, limits: (usize, usize), bridge_idle: Duration) -> Self {
         let (max_calls, per_target) = limits;
+        let guarded = Arc::new(Pool::new(Connector::new(tls.clone(), true)));
+        let open = Arc::new(Pool::new(Connector::new(tls, false)));
+        sweep_idle_connections(&[&guarded, &open]);
         Self {
-            guarded: Arc::new(Pool::new(Connector::new(tls.clone(), true))),
-            open: Arc::new(Pool::new(Connector::new(tls, false))),
+            guarded,
+            open,
             max_response,
             per_target: InFlight::new(per_target),
             all_calls: tokio::sync::Semaphore::new(max_calls),
@@ -341,6 +344,29 @@ impl Backends {
     pub fn max_response(&self) -> usize {
         self.max_response
     }
+}
+
+/// Closes the pools' expired idle connections every `IDLE_TIMEOUT / 3`, while the pools live.
+fn sweep_idle_connections(pools: &[&Arc<Pool>]) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    let pools: Vec<std::sync::Weak<Pool>> = pools.iter().map(|p| Arc::downgrade(p)).collect();
+    runtime.spawn(async move {
+        let mut every = tokio::time::interval(pool::IDLE_TIMEOUT / 3);
+        every.tick().await;
+        loop {
+            every.tick().await;
+            let mut alive = false;
+            for pool in pools.iter().filter_map(std::sync::Weak::upgrade) {
+                pool.expire_idle();
+                alive = true;
+            }
+            if !alive {
+                return;
+            }
+        }
+    });
 }
 
 /// The request failed before any answer.

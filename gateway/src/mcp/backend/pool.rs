@@ -29,8 +29,9 @@ use hyper_util::rt::TokioIo;
 
 use super::connector::{ConnectError, Connector};
 
-/// Idle connections older than this are closed instead of reused.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+/// Idle connections unused this long are closed (at the next release to their origin, or
+/// by [`Pool::expire_idle`]), never reused.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 /// Idle connections kept per origin; more are closed when released.
 const MAX_IDLE_PER_ORIGIN: usize = 256;
 
@@ -57,7 +58,21 @@ struct Origin {
     port: u16,
     https: bool,
     host_header: HeaderValue,
+    /// Oldest first: a connection is pushed when released and the most recent one is taken,
+    /// so connections opened for a burst sink to the front and age there.
     idle: Mutex<Vec<(SendRequest<Full<Bytes>>, Instant)>>,
+    idle_timeout: Duration,
+}
+
+/// Drops the connections at the front of `idle` unused for `timeout` (and closed ones there).
+fn expire(idle: &mut Vec<(SendRequest<Full<Bytes>>, Instant)>, timeout: Duration) {
+    let stale = idle
+        .iter()
+        .take_while(|(sender, since)| sender.is_closed() || since.elapsed() > timeout)
+        .count();
+    if stale > 0 {
+        idle.drain(..stale);
+    }
 }
 
 /// A connection in use; back to its origin when [`Lease::release`]d.
@@ -72,6 +87,7 @@ impl Lease {
             return;
         }
         let mut idle = self.origin.idle.lock().unwrap_or_else(|e| e.into_inner());
+        expire(&mut idle, self.origin.idle_timeout);
         if idle.len() < MAX_IDLE_PER_ORIGIN {
             idle.push((self.sender, Instant::now()));
         }
@@ -82,15 +98,47 @@ impl Lease {
 pub struct Pool {
     connector: Connector,
     origins: RwLock<HashMap<String, Arc<Origin>>>,
+    idle_timeout: Duration,
 }
 
 impl Pool {
     /// An empty pool.
     pub fn new(connector: Connector) -> Self {
+        Self::with_idle_timeout(connector, IDLE_TIMEOUT)
+    }
+
+    /// An empty pool closing connections idle for `idle_timeout`.
+    pub fn with_idle_timeout(connector: Connector, idle_timeout: Duration) -> Self {
         Self {
             connector,
             origins: RwLock::default(),
+            idle_timeout,
         }
+    }
+
+    /// Closes every idle connection unused for the idle timeout, of every origin: once the
+    /// load stops no release comes to do it, and connections opened for a burst would stay.
+    pub fn expire_idle(&self) {
+        let origins: Vec<Arc<Origin>> = self
+            .origins
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        for origin in origins {
+            let mut idle = origin.idle.lock().unwrap_or_else(|e| e.into_inner());
+            idle.retain(|(sender, since)| !sender.is_closed() && since.elapsed() <= origin.idle_timeout);
+        }
+    }
+
+    /// Idle connections kept now, over every origin.
+    pub fn idle_connections(&self) -> usize {
+        let origins = self.origins.read().unwrap_or_else(|e| e.into_inner());
+        origins
+            .values()
+            .map(|o| o.idle.lock().unwrap_or_else(|e| e.into_inner()).len())
+            .sum()
     }
 
     /// Sends `request` to `url`; the pool sets the request target and `Host` from the URL.
@@ -152,6 +200,7 @@ impl Pool {
             https: url.scheme() == "https",
             host_header: HeaderValue::try_from(host_header).map_err(|e| SendError::Url(format!("{url}: {e}")))?,
             idle: Mutex::default(),
+            idle_timeout: self.idle_timeout,
         });
         let mut origins = self.origins.write().unwrap_or_else(|e| e.into_inner());
         Ok(origins.entry(key.to_string()).or_insert(origin).clone())
@@ -162,7 +211,7 @@ impl Pool {
         loop {
             let popped = origin.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
             let Some((mut sender, since)) = popped else { break };
-            if sender.is_closed() || since.elapsed() > IDLE_TIMEOUT {
+            if sender.is_closed() || since.elapsed() > origin.idle_timeout {
                 continue;
             }
             // Ready once the connection's task has seen the previous answer end.

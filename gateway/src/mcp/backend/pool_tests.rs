@@ -148,6 +148,44 @@ async fn sequential_sse_answers_share_one_connection() {
     assert_eq!(backend.connections.load(Ordering::SeqCst), 1);
 }
 
+/// Connections opened for a burst do not stay open once idle for the timeout: a release
+/// drops the expired ones at the front, and the sweep drops the rest when no release comes.
+#[tokio::test]
+async fn connections_idle_past_the_timeout_are_closed() {
+    let backend = backend(Server::KeepAlive("{}")).await;
+    let pool = Arc::new(Pool::with_idle_timeout(
+        Connector::new(crate::mcp::backend::tls_for_tests(), false),
+        std::time::Duration::from_millis(200),
+    ));
+    let burst = (0..6).map(|_| {
+        let (pool, url) = (pool.clone(), backend.url.clone());
+        tokio::spawn(async move {
+            pool.send(&url, post("{}"))
+                .await
+                .unwrap()
+                .read_capped(64)
+                .await
+                .unwrap()
+        })
+    });
+    futures_util::future::join_all(burst).await;
+    let opened = backend.connections.load(Ordering::SeqCst);
+    assert!(opened > 1, "the burst opened {opened} connection(s)");
+    assert_eq!(pool.idle_connections(), opened);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // One call: it opens a fresh connection (all idle ones expired) and its release drops them.
+    pool.send(&backend.url, post("{}"))
+        .await
+        .unwrap()
+        .read_capped(64)
+        .await
+        .unwrap();
+    assert_eq!(pool.idle_connections(), 1, "only the fresh connection stays");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    pool.expire_idle();
+    assert_eq!(pool.idle_connections(), 0, "the sweep drops it once it expired");
+}
+
 #[tokio::test]
 async fn concurrent_calls_open_connections_and_keep_them() {
     let backend = backend(Server::KeepAlive("{}")).await;
