@@ -92,3 +92,24 @@ fn wrong_token_gives_a_403_that_the_gateway_logs_clearly() {
     assert!(failed.contains("sid"), "the config-server's reason is kept: {failed}");
     gw.assert_no_token_in_output();
 }
+
+/// A `files` entry named values.yml does not replace the values `configs` sent.
+#[test]
+fn a_file_named_values_yml_does_not_replace_the_downloaded_values() {
+    let (local_port, served_port) = (free_port(), free_port());
+    let data = config_data(&format!(
+        "server.httpPort: {served_port}\nexample.setting: from-configs\n"
+    ));
+    let files = data.path().join(HOST).join(SID).join(ENV).join("files");
+    std::fs::write(files.join("values.yml"), "example.setting: from-a-file\n").unwrap();
+    let cs = config_server(data.path());
+    let app = AppDir::new(&values(&cs.main, None, local_port));
+    let gw = Gateway::start(&app, Some(&token(HOST, SID, ENV)));
+    gw.wait_ready();
+    gw.logs.wait_for("values.yml comes from configs only", WAIT);
+    let cached = std::fs::read_to_string(app.path("config-cache/values.yml")).unwrap();
+    assert!(
+        cached.contains("from-configs") && !cached.contains("from-a-file"),
+        "{cached}"
+    );
+}

@@ -78,6 +78,34 @@ pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, Cac
     Ok(target)
 }
 
+/// Temp files left by a write that was cut short (a kill between create and rename) are
+/// removed once they are this old: a younger one may be another process's write in progress.
+const STALE_TEMP_AGE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Removes the temp files of writes cut short (`.<name>.<pid>.<n>.tmp`, older than a minute)
+/// from `dir`; returns how many. Nothing reads them, but each holds a whole file's bytes.
+pub fn remove_stale_temps(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !(name.starts_with('.') && name.ends_with(".tmp")) {
+            continue;
+        }
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().is_ok_and(|age| age >= STALE_TEMP_AGE));
+        if old && entry.file_type().is_ok_and(|t| t.is_file()) && std::fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 #[cfg(test)]
 mod tests {
     use rstest::rstest;
@@ -110,6 +138,27 @@ mod tests {
         assert_eq!(mode(&path), 0o600);
         assert_eq!(mode(&dir), 0o700);
         assert_eq!(mode(&root.path().join("config-cache")), 0o700);
+    }
+
+    #[test]
+    fn stale_temps_are_removed_and_fresh_ones_and_other_files_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let stale = dir.path().join(".values.yml.4242.17.tmp");
+        let fresh = dir.path().join(".values.yml.4243.18.tmp");
+        for path in [&stale, &fresh] {
+            std::fs::write(path, b"half").unwrap();
+        }
+        write_atomic(dir.path(), "values.yml", b"a: 1\n").unwrap();
+        let two_minutes_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(120);
+        std::fs::File::options()
+            .write(true)
+            .open(&stale)
+            .unwrap()
+            .set_modified(two_minutes_ago)
+            .unwrap();
+        assert_eq!(remove_stale_temps(dir.path()), 1);
+        assert!(!stale.exists() && fresh.exists());
+        assert!(dir.path().join("values.yml").exists());
     }
 
     #[test]

@@ -79,6 +79,10 @@ pub async fn run(boot: &BootstrapConfig, dirs: &ConfigDirs) -> Result<Option<Val
             return Ok(None);
         }
     };
+    let stale = cache::remove_stale_temps(&dirs.cache);
+    if stale > 0 {
+        info!(removed = stale, dir = %dirs.cache.display(), "temp files of cache writes cut short removed");
+    }
     let values_cached = cache_values(&dirs.cache, &values);
     let mut cached = Vec::new();
     for endpoint in ["certs", "files"] {
@@ -129,6 +133,14 @@ fn cache_values(dir: &Path, values: &Values) -> bool {
 fn cache_blobs(dir: &Path, endpoint: &str, blobs: Vec<(String, Vec<u8>)>) -> Vec<String> {
     let mut written = Vec::new();
     for (name, bytes) in blobs {
+        // The values come from `configs` alone: a blob of that name would replace them.
+        if name == "values.yml" {
+            error!(
+                endpoint,
+                name, "config-server entry not cached: values.yml comes from configs only"
+            );
+            continue;
+        }
         match cache::write_atomic(dir, &name, &bytes) {
             Ok(_) => written.push(name),
             Err(e) => error!(endpoint, reason = %e, "config-server entry not cached"),
