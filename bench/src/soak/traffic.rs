@@ -103,6 +103,9 @@ pub struct Traffic {
 impl Traffic {
     /// Requests for the gateway at `base` (`http://127.0.0.1:<port>`).
     pub fn new(base: &str) -> Result<Traffic> {
+        // Built in one workspace, reqwest may get `rustls-no-provider` and then needs a
+        // process-wide provider even for plain HTTP (as in `make test`); a second install is a no-op.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = Client::builder()
             .timeout(REQUEST_TIMEOUT)
             .connect_timeout(Duration::from_secs(2))
