@@ -16,8 +16,8 @@ use crate::config::files::non_blank;
 use crate::config::{BootstrapConfig, ConfigDirs, ConfigError, Env, RuntimeConfig};
 use crate::logging::milestone;
 use crate::mcp;
-use crate::mcp::setup::McpService;
 use crate::registry::{self, RegistryHandle, protocol};
+use crate::reload::{Live, Reloader};
 use crate::server::shutdown::Signals;
 use crate::server::{self, Admission, Listener, Phase, ServerError};
 use crate::tls::{self, TlsError};
@@ -63,10 +63,9 @@ pub struct Prepared {
     pub registry: Option<registry::Settings>,
     /// The listeners.
     pub listeners: Vec<Listener>,
-    /// The MCP router, when `handler.yml` runs `mcp` on its path.
-    pub mcp: Option<Arc<McpService>>,
-    /// The auth handlers and the access policy.
-    pub auth: Arc<Auth>,
+    /// The MCP router (when `handler.yml` runs `mcp` on its path) and the auth handlers, as
+    /// the controller's `reload_modules` replaces them.
+    pub live: Arc<Live>,
 }
 
 /// Loads config, bootstraps from config-server (unless `offline`) and checks what can be
@@ -74,8 +73,12 @@ pub struct Prepared {
 ///
 /// # Errors
 /// The first config, TLS or bind problem.
-pub async fn prepare(dirs: &ConfigDirs, env: &dyn Env, offline: bool) -> Result<Prepared, StartupError> {
-    let boot = BootstrapConfig::load(dirs, env)?;
+pub async fn prepare(
+    dirs: &ConfigDirs,
+    env: Arc<dyn Env + Send + Sync>,
+    offline: bool,
+) -> Result<Prepared, StartupError> {
+    let boot = BootstrapConfig::load(dirs, &*env)?;
     if let (Some(uri), Some(_)) = (boot.config_server_uri.as_deref(), non_blank(&boot.authorization)) {
         let to = cleartext::Destination {
             url: uri,
@@ -90,12 +93,30 @@ pub async fn prepare(dirs: &ConfigDirs, env: &dyn Env, offline: bool) -> Result<
     } else {
         bootstrap::run(&boot, dirs).await?
     };
-    let runtime = RuntimeConfig::load(dirs, env, downloaded.as_ref())?;
+    let runtime = RuntimeConfig::load(dirs, &*env, downloaded.as_ref())?;
     // One outbound TLS setting (runtime client.yml, bootstrap CA as fallback) for the
     // controller and the key service; backends have their own (mcp-router.yml backendTls).
     let fallback_ca = non_blank(&boot.startup.bootstrap_ca_cert_path);
     let outbound_tls = tls::client_config(&bootstrap::tls_settings(&runtime.client.tls, fallback_ca, dirs))?;
-    let registry = registry_settings(&runtime, &boot, dirs, env, outbound_tls.clone());
+    let listeners = server::listeners(&runtime.server);
+    let activation = crate::handler::load(&runtime, &*env)?;
+    let auth = Arc::new(Auth::build(
+        &runtime,
+        &*env,
+        activation.clone(),
+        &outbound_tls,
+        Timing::default(),
+    )?);
+    let mcp = mcp::setup::build(&runtime, &*env, dirs, &activation, None)?.map(Arc::new);
+    let live = Live::new(mcp, auth);
+    let reloader = Reloader::new(
+        boot.clone(),
+        dirs.clone(),
+        env.clone(),
+        outbound_tls.clone(),
+        live.clone(),
+    );
+    let registry = registry_settings(&runtime, &boot, dirs, &*env, outbound_tls, Arc::new(reloader));
     if let Some(settings) = registry.as_ref().filter(|s| !s.register.jwt.is_empty()) {
         let to = cleartext::Destination {
             url: &settings.ws_url,
@@ -105,16 +126,6 @@ pub async fn prepare(dirs: &ConfigDirs, env: &dyn Env, offline: bool) -> Result<
         };
         cleartext::check(&to, runtime.client.require_tls)?;
     }
-    let listeners = server::listeners(&runtime.server);
-    let activation = crate::handler::load(&runtime, env)?;
-    let auth = Arc::new(Auth::build(
-        &runtime,
-        env,
-        activation.clone(),
-        &outbound_tls,
-        Timing::default(),
-    )?);
-    let mcp = mcp::setup::build(&runtime, env, dirs, &activation, Some(auth.policy.clone()))?.map(Arc::new);
     if offline {
         // The config-server CA must be readable too, even though nothing is fetched.
         tls::client_config(&bootstrap::tls_settings(&boot.client.tls, fallback_ca, dirs))?;
@@ -132,8 +143,7 @@ pub async fn prepare(dirs: &ConfigDirs, env: &dyn Env, offline: bool) -> Result<
         runtime,
         registry,
         listeners,
-        mcp,
-        auth,
+        live,
     })
 }
 
@@ -158,6 +168,7 @@ fn registry_settings(
     dirs: &ConfigDirs,
     env: &dyn Env,
     tls: rustls::ClientConfig,
+    reloader: Arc<Reloader>,
 ) -> Option<registry::Settings> {
     let portal_url = rt.portal_url.as_ref().filter(|_| rt.server.enable_registry)?;
     let (scheme, port) = rt.server.registered_endpoint();
@@ -183,6 +194,7 @@ fn registry_settings(
             dirs,
             env,
             crate::logging::filter_control(),
+            Some(reloader),
         )),
     })
 }
@@ -247,12 +259,8 @@ async fn start(prepared: &Prepared, admission: &Arc<Admission>) -> Result<Option
     };
     // Keys before ready, so the first tokens verify; a key service that does not answer is
     // logged and retried in the background, and such tokens are refused (503) meanwhile.
-    prepared.auth.start_key_refresh().await;
-    if let Some(mcp) = prepared.mcp.clone().filter(|m| m.aggregates()) {
-        let mut lists = Vec::new();
-        mcp.refresh(&mut lists).await;
-        tokio::spawn(mcp.refresh_forever(lists));
-    }
+    // Aggregated tool lists too, so the first tools/list is whole.
+    prepared.live.start().await;
     admission.set(Phase::Ready);
     info!(event = milestone::READY, "ready");
     Ok(registry)

@@ -12,5 +12,6 @@ pub mod handler;
 pub mod logging;
 pub mod mcp;
 pub mod registry;
+pub mod reload;
 pub mod server;
 pub mod tls;

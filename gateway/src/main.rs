@@ -82,7 +82,7 @@ fn control_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 fn validate(dirs: &ConfigDirs) -> anyhow::Result<i32> {
-    match control_runtime()?.block_on(app::prepare(dirs, &ProcessEnv, true)) {
+    match control_runtime()?.block_on(app::prepare(dirs, Arc::new(ProcessEnv), true)) {
         Ok(prepared) => {
             let listeners: Vec<String> = prepared
                 .listeners
@@ -108,15 +108,13 @@ fn run(dirs: &ConfigDirs) -> anyhow::Result<i32> {
     let signals = control
         .block_on(async { Signals::install() })
         .context("failed to install signal handlers")?;
-    let prepared = control.block_on(app::prepare(dirs, &ProcessEnv, false))?;
+    let prepared = control.block_on(app::prepare(dirs, Arc::new(ProcessEnv), false))?;
     let admission = Admission::new();
-    let router = prepared.mcp.as_ref().map(|m| m.router.clone());
     let pingora = server::build(
         &prepared.runtime.server,
         |p| dirs.resolve(p),
         admission.clone(),
-        router,
-        prepared.auth.clone(),
+        prepared.live.clone(),
     )?;
     let (stop, watch) = server::stop_switch();
     let exit = Arc::new(AtomicI32::new(0));

@@ -156,6 +156,7 @@ fn runtime_tools_are_listed_and_service_info_masks_the_portal_token() {
         [
             "get_service_info",
             "get_modules",
+            "reload_modules",
             "get_logging_filter",
             "set_logging_filter"
         ]
@@ -178,12 +179,14 @@ fn runtime_tools_are_listed_and_service_info_masks_the_portal_token() {
         !shown.contains(&jwt) && !shown.contains(SECRET_MARK),
         "token shown: {shown}"
     );
-    assert!(
+    let reloadable = |id: &str| {
         info["modules"]
             .as_array()
-            .is_some_and(|m| !m.is_empty() && m.iter().all(|m| m["reloadable"] == false)),
-        "{info}"
-    );
+            .and_then(|m| m.iter().find(|m| m["moduleId"] == id))
+            .map(|m| m["reloadable"].clone())
+    };
+    assert_eq!(reloadable("light-pingora/mcp-router"), Some(json!(true)), "{info}");
+    assert_eq!(reloadable("light-runtime/server"), Some(json!(false)), "{info}");
 
     let modules = tool(&ctl, "get_modules", json!({}));
     assert!(
@@ -193,12 +196,17 @@ fn runtime_tools_are_listed_and_service_info_masks_the_portal_token() {
         "{modules}"
     );
 
+    // This gateway's config-server is down: the reload fails as a whole and says why.
     let reload = tool(&ctl, "reload_modules", json!({"modules": ["ALL"]}));
-    assert_eq!(reload["status"], "error", "{reload}");
+    assert_eq!(reload["failed"][0]["moduleId"], "ALL", "{reload}");
     assert!(
-        reload["message"].as_str().is_some_and(|m| m.contains("hot reload")),
+        reload["failed"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("config-server")),
         "{reload}"
     );
+    let refused = tool(&ctl, "reload_modules", json!({"modules": "ALL"}));
+    assert_eq!(refused["status"], "error", "{refused}");
 
     let unknown = tool(&ctl, "clear_cache", json!({"name": "x"}));
     assert_eq!(

@@ -133,6 +133,7 @@ pub fn backend_reply(data: &[u8]) {
             client: IpAddr::V4(Ipv4Addr::LOCALHOST),
             authority: Some("localhost"),
             principal: None,
+            policy: None,
         }));
         assert_eq!(reply.status, 200, "a tools/call is answered in a 200, failed or not");
         let messages = messages(reply);

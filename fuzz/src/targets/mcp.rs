@@ -256,7 +256,15 @@ pub(crate) fn build(config: McpRouterConfig) -> Router {
         ),
         Duration::from_millis(config.session_idle_timeout_ms),
     );
-    Router::new(config, "mcp-router.yml", ToolTable::new(tools), backends, None).expect("the fuzz router builds")
+    let sessions = Router::new_sessions(&config, None);
+    Router::new(
+        config,
+        "mcp-router.yml",
+        ToolTable::new(tools),
+        std::sync::Arc::new(backends),
+        sessions,
+    )
+    .expect("the fuzz router builds")
 }
 
 /// Input: up to four requests between separator lines, each a method line (`POST`), header
@@ -282,6 +290,7 @@ pub fn mcp_request(data: &[u8]) {
             client: IpAddr::V4(Ipv4Addr::LOCALHOST),
             authority,
             principal: None,
+            policy: None,
         }));
         if let Some((_, id)) = reply.headers.iter().find(|(name, _)| name == HEADER_SESSION_ID) {
             session = Some(id.clone());

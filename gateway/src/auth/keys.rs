@@ -177,16 +177,24 @@ impl KeyStore {
         fetches.last_error.clone().map_or(Ok(()), Err)
     }
 
-    /// Refreshes forever (run on a background task).
-    pub async fn refresh_forever(self: Arc<Self>) {
+    /// Refreshes until the store is dropped (run on a background task): a reload replaces the
+    /// auth handlers, and the old keys stop being fetched once no request uses them.
+    pub async fn refresh_forever(store: std::sync::Weak<Self>) {
         loop {
-            let wait = if self.reachable.load(Ordering::Acquire) {
-                self.timing.refresh
-            } else {
-                self.timing.retry
+            let Some(wait) = store.upgrade().map(|s| {
+                if s.reachable.load(Ordering::Acquire) {
+                    s.timing.refresh
+                } else {
+                    s.timing.retry
+                }
+            }) else {
+                return;
             };
             tokio::time::sleep(wait).await;
-            let _ = self.refresh().await;
+            let Some(current) = store.upgrade() else {
+                return;
+            };
+            let _ = current.refresh().await;
         }
     }
 

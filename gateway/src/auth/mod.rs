@@ -195,11 +195,16 @@ impl Auth {
     pub async fn start_key_refresh(&self) {
         for store in &self.stores {
             let _ = store.refresh().await;
-            tokio::spawn(store.clone().refresh_forever());
+            tokio::spawn(KeyStore::refresh_forever(Arc::downgrade(store)));
         }
         if !self.stores.is_empty() {
             info!(providers = self.stores.len(), "key service refresh running");
         }
+    }
+
+    /// Which handlers run where (`handler.yml`), as these handlers were built for.
+    pub fn activation(&self) -> &Activation {
+        &self.activation
     }
 
     /// The security settings behind the metadata document, when JWTs are verified.

@@ -64,10 +64,17 @@ pub async fn run(boot: &BootstrapConfig, dirs: &ConfigDirs) -> Result<Option<Val
         );
         return Ok(None);
     };
-    let settings = tls_settings(&boot.client.tls, non_blank(&boot.startup.bootstrap_ca_cert_path), dirs);
-    let client = ConfigServerClient::new(boot, uri, tls::client_config(&settings)?)?;
-    let values = match client.configs().await {
-        Ok(values) => values,
+    match download(boot, dirs, uri).await? {
+        Ok((values, cached)) => {
+            info!(
+                event = milestone::BOOTSTRAP_OK,
+                config_server = uri,
+                values = values.len(),
+                cached_files = ?cached,
+                "config-server bootstrap ok"
+            );
+            Ok(Some(values))
+        }
         Err(e) => {
             error!(
                 event = milestone::BOOTSTRAP_FAILED,
@@ -76,8 +83,42 @@ pub async fn run(boot: &BootstrapConfig, dirs: &ConfigDirs) -> Result<Option<Val
                 fallback = fallback(&dirs.cache),
                 "config-server bootstrap failed"
             );
-            return Ok(None);
+            Ok(None)
         }
+    }
+}
+
+/// Downloads again for a reload: the values config-server serves now (`None` when no
+/// config-server is configured). Unlike startup, a failure is returned: a reload never falls
+/// back to the cache it was meant to replace.
+///
+/// # Errors
+/// Why config-server's values could not be had, naming its URL.
+pub async fn refetch(boot: &BootstrapConfig, dirs: &ConfigDirs) -> Result<Option<Values>, String> {
+    let Some(uri) = boot.config_server_uri.as_deref() else {
+        return Ok(None);
+    };
+    let downloaded = download(boot, dirs, uri)
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("config-server {uri}: {e}"))?;
+    let (values, cached) = downloaded;
+    info!(config_server = uri, values = values.len(), cached_files = ?cached, "config-server download for a reload ok");
+    Ok(Some(values))
+}
+
+/// Fetches the values (the outer error: no client could be built; the inner: config-server
+/// failed) and caches them with the certs and files; returns the values and the files cached.
+async fn download(
+    boot: &BootstrapConfig,
+    dirs: &ConfigDirs,
+    uri: &str,
+) -> Result<Result<(Values, Vec<String>), client::FetchError>, BootstrapError> {
+    let settings = tls_settings(&boot.client.tls, non_blank(&boot.startup.bootstrap_ca_cert_path), dirs);
+    let client = ConfigServerClient::new(boot, uri, tls::client_config(&settings)?)?;
+    let values = match client.configs().await {
+        Ok(values) => values,
+        Err(e) => return Ok(Err(e)),
     };
     let stale = cache::remove_stale_temps(&dirs.cache);
     if stale > 0 {
@@ -85,6 +126,9 @@ pub async fn run(boot: &BootstrapConfig, dirs: &ConfigDirs) -> Result<Option<Val
     }
     let values_cached = cache_values(&dirs.cache, &values);
     let mut cached = Vec::new();
+    if values_cached {
+        cached.push("values.yml".to_string());
+    }
     for endpoint in ["certs", "files"] {
         match client.blobs(endpoint).await {
             Ok(blobs) => cached.extend(cache_blobs(&dirs.cache, endpoint, blobs)),
@@ -93,15 +137,7 @@ pub async fn run(boot: &BootstrapConfig, dirs: &ConfigDirs) -> Result<Option<Val
             }
         }
     }
-    info!(
-        event = milestone::BOOTSTRAP_OK,
-        config_server = uri,
-        values = values.len(),
-        values_cached,
-        cached_files = ?cached,
-        "config-server bootstrap ok"
-    );
-    Ok(Some(values))
+    Ok(Ok((values, cached)))
 }
 
 fn fallback(cache: &Path) -> String {

@@ -147,7 +147,7 @@ pub struct ClientConfig {
 }
 
 /// `client.yml` `tls`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClientTls {
     /// CA bundle added to the trust roots.

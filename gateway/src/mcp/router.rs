@@ -43,6 +43,9 @@ pub struct HttpRequest<'a> {
     pub authority: Option<&'a str>,
     /// The authenticated caller, when the chain has an auth handler.
     pub principal: Option<Arc<Principal>>,
+    /// The per-tool access policy, when access control is on. It comes with the request (from
+    /// the auth handlers that admitted it) so a reload of either side never mixes the two.
+    pub policy: Option<&'a AccessPolicy>,
 }
 
 impl HttpRequest<'_> {
@@ -71,12 +74,12 @@ pub struct Router {
     config: McpRouterConfig,
     /// The current tools (swapped whole when aggregated lists refresh).
     pub tools: ArcSwap<ToolTable>,
-    sessions: Sessions,
-    /// Backend clients and the bridge's sessions.
-    pub backends: Backends,
+    /// Legacy frontend sessions (kept by a reload).
+    sessions: Arc<Sessions>,
+    /// Backend clients and the bridge's sessions (kept by a reload that does not change them).
+    pub backends: Arc<Backends>,
     forward: Vec<HeaderName>,
     server_info: Implementation,
-    policy: Option<Arc<AccessPolicy>>,
     /// Stands in for session tables where a backend keeps no session (never written).
     no_sessions: LegacySessions,
     /// Stateless requests in flight, in all and per caller.
@@ -102,7 +105,7 @@ fn capabilities() -> ServerCapabilities {
 
 impl Router {
     /// A router over a validated config (from `file`), its initial tools, backend clients and
-    /// the access policy (if access control is on).
+    /// session table (see [`Router::new_sessions`]).
     ///
     /// # Errors
     /// `allowedHosts` or `trustedProxies` entries that do not parse.
@@ -110,8 +113,8 @@ impl Router {
         config: McpRouterConfig,
         file: &str,
         tools: ToolTable,
-        backends: Backends,
-        policy: Option<Arc<AccessPolicy>>,
+        backends: Arc<Backends>,
+        sessions: Arc<Sessions>,
     ) -> Result<Self, RouterError> {
         let hosts = AllowedHosts::parse(file, &config.allowed_hosts)?;
         let clients = ClientAddresses::parse(file, &config.trusted_proxies)?;
@@ -124,11 +127,6 @@ impl Router {
             config.protocols.stateless.max_concurrent_requests,
             config.protocols.stateless.max_concurrent_requests_per_principal,
         );
-        let sessions = Sessions::new(
-            config.max_sessions,
-            config.max_sessions_per_client,
-            Duration::from_millis(config.session_idle_timeout_ms),
-        );
         Ok(Self {
             config,
             tools: ArcSwap::from_pointee(tools),
@@ -136,7 +134,6 @@ impl Router {
             backends,
             forward,
             server_info: Implementation::new("light-gateway", env!("CARGO_PKG_VERSION")),
-            policy: policy.filter(|p| p.enabled()),
             no_sessions: LegacySessions::default(),
             admission,
             hosts,
@@ -147,6 +144,20 @@ impl Router {
     /// The config.
     pub fn config(&self) -> &McpRouterConfig {
         &self.config
+    }
+
+    /// A session table with `config`'s limits; with `previous`, that router's table under the
+    /// new limits, so a reload keeps the open sessions.
+    pub fn new_sessions(config: &McpRouterConfig, previous: Option<&Router>) -> Arc<Sessions> {
+        let idle = Duration::from_millis(config.session_idle_timeout_ms);
+        match previous {
+            Some(previous) => {
+                let sessions = previous.sessions.clone();
+                sessions.set_limits(config.max_sessions, config.max_sessions_per_client, idle);
+                sessions
+            }
+            None => Arc::new(Sessions::new(config.max_sessions, config.max_sessions_per_client, idle)),
+        }
     }
 
     /// Answers one HTTP request on the MCP path.
@@ -433,7 +444,7 @@ impl Router {
     /// it call (the precomputed list when there is no policy).
     fn list(&self, id: &RawValue, stateless: bool, request: &HttpRequest<'_>) -> Bytes {
         let tools = self.tools.load();
-        let Some(policy) = &self.policy else {
+        let Some(policy) = request.policy else {
             return wire::result_frame(id, tools.list_json(stateless));
         };
         let caller = Caller {
@@ -486,7 +497,7 @@ impl Router {
             .get(&call.name)
             .cloned()
             .ok_or_else(|| McpError::InvalidParams(format!("unknown tool '{}'", call.name)))?;
-        if let Some(policy) = &self.policy {
+        if let Some(policy) = request.policy {
             let caller = Caller {
                 principal: request.principal.as_deref(),
                 headers,

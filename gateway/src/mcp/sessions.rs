@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -67,12 +67,13 @@ struct Table {
     last_sweep_ms: u64,
 }
 
-/// The session table.
+/// The session table. Its limits can change under it (a reload of `mcp-router.yml` keeps the
+/// table, so open sessions survive): they are read per use.
 pub struct Sessions {
     table: Mutex<Table>,
-    max_total: usize,
-    max_per_client: usize,
-    idle: Duration,
+    max_total: AtomicUsize,
+    max_per_client: AtomicUsize,
+    idle_ms: AtomicU64,
     epoch: Instant,
 }
 
@@ -81,11 +82,19 @@ impl Sessions {
     pub fn new(max_total: usize, max_per_client: usize, idle: Duration) -> Self {
         Self {
             table: Mutex::default(),
-            max_total,
-            max_per_client,
-            idle,
+            max_total: AtomicUsize::new(max_total),
+            max_per_client: AtomicUsize::new(max_per_client),
+            idle_ms: AtomicU64::new(idle.as_millis() as u64),
             epoch: Instant::now(),
         }
+    }
+
+    /// Applies new limits to the table: sessions above a lowered limit stay until they end, and
+    /// the idle time counts from each session's last use.
+    pub fn set_limits(&self, max_total: usize, max_per_client: usize, idle: Duration) {
+        self.max_total.store(max_total, Ordering::Relaxed);
+        self.max_per_client.store(max_per_client, Ordering::Relaxed);
+        self.idle_ms.store(idle.as_millis() as u64, Ordering::Relaxed);
     }
 
     fn now_ms(&self) -> u64 {
@@ -104,12 +113,16 @@ impl Sessions {
         let now = self.now_ms();
         let mut table = self.lock();
         let expired = self.sweep(&mut table, now);
-        if table.by_id.len() >= self.max_total {
-            return (Err(Full::Gateway(self.max_total)), expired);
+        let (max_total, max_per_client) = (
+            self.max_total.load(Ordering::Relaxed),
+            self.max_per_client.load(Ordering::Relaxed),
+        );
+        if table.by_id.len() >= max_total {
+            return (Err(Full::Gateway(max_total)), expired);
         }
         let count = table.per_client.get(&holder).copied().unwrap_or(0);
-        if count >= self.max_per_client {
-            return (Err(Full::Client(self.max_per_client)), expired);
+        if count >= max_per_client {
+            return (Err(Full::Client(max_per_client)), expired);
         }
         let session = Arc::new(Session {
             id: uuid::Uuid::new_v4().to_string(),
@@ -128,7 +141,10 @@ impl Sessions {
         let now = self.now_ms();
         let found = self.lock().by_id.get(id).cloned();
         match found {
-            Some(s) if now.saturating_sub(s.last_used_ms.load(Ordering::Relaxed)) <= self.idle.as_millis() as u64 => {
+            Some(s)
+                if now.saturating_sub(s.last_used_ms.load(Ordering::Relaxed))
+                    <= self.idle_ms.load(Ordering::Relaxed) =>
+            {
                 s.last_used_ms.store(now, Ordering::Relaxed);
                 Ok(s)
             }
@@ -161,7 +177,7 @@ impl Sessions {
             return Vec::new();
         }
         table.last_sweep_ms = now;
-        let idle = self.idle.as_millis() as u64;
+        let idle = self.idle_ms.load(Ordering::Relaxed);
         let stale: Vec<String> = table
             .by_id
             .values()

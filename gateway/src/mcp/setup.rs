@@ -12,7 +12,6 @@ use super::backend::Backends;
 use super::config::McpRouterConfig;
 use super::router::{Router, RouterError};
 use super::tools::{self, Listing, Tool, ToolTable};
-use crate::auth::access::AccessPolicy;
 use crate::config::{ConfigDirs, Env, RuntimeConfig};
 use crate::handler::Activation;
 
@@ -25,7 +24,8 @@ pub struct McpService {
 }
 
 /// Builds the router when `mcp` is active (by `activation`) on the router's path and `enabled`
-/// is true; `policy` authorises its tools when access control is on.
+/// is true. A reload passes the router in service as `previous`: its sessions are kept, and its
+/// backend clients too when the new config would build the same ones.
 ///
 /// # Errors
 /// A config error (naming file and key) or an unusable TLS setting.
@@ -34,7 +34,7 @@ pub fn build(
     env: &dyn Env,
     dirs: &ConfigDirs,
     activation: &Activation,
-    policy: Option<Arc<AccessPolicy>>,
+    previous: Option<&Router>,
 ) -> Result<Option<McpService>, RouterError> {
     let (config, file) = rt.file::<McpRouterConfig>(env, "mcp-router.yml")?;
     config.validate(&file)?;
@@ -64,28 +64,49 @@ pub fn build(
             None => static_tools.push(tools::from_config(tool, url, timeout)),
         }
     }
-    let backends = Backends::new(
-        super::backend::tls::client_config(&config.backend_tls, dirs)?,
-        config.max_response_body_bytes,
-        (
-            config.max_concurrent_backend_calls,
-            config.protocols.stateless.max_concurrent_backend_calls_per_target,
-        ),
-        Duration::from_millis(config.session_idle_timeout_ms),
-    );
+    let backends = match previous.filter(|p| same_backends(p.config(), &config)) {
+        Some(previous) => previous.backends.clone(),
+        None => Arc::new(Backends::new(
+            super::backend::tls::client_config(&config.backend_tls, dirs)?,
+            config.max_response_body_bytes,
+            (
+                config.max_concurrent_backend_calls,
+                config.protocols.stateless.max_concurrent_backend_calls_per_target,
+            ),
+            Duration::from_millis(config.session_idle_timeout_ms),
+        )),
+    };
+    let sessions = Router::new_sessions(&config, previous);
     info!(path = %config.path, tools = static_tools.len(), aggregated = sources.len(), "MCP router on");
     let router = Arc::new(Router::new(
         config,
         &file,
         ToolTable::new(static_tools.clone()),
         backends,
-        policy,
+        sessions,
     )?);
     Ok(Some(McpService {
         router,
         static_tools,
         sources,
     }))
+}
+
+/// Whether backend clients built for `old` serve `new` as they are: the same limits and TLS
+/// settings, and no TLS file named (its content may have changed on disk since). Keeping them
+/// keeps their warm connections and the bridge's backend sessions across a reload.
+fn same_backends(old: &McpRouterConfig, new: &McpRouterConfig) -> bool {
+    let tls = &new.backend_tls;
+    let names_a_file = [&tls.ca_cert_path, &tls.client_cert_path, &tls.client_key_path]
+        .into_iter()
+        .any(|path| path.as_deref().is_some_and(|p| !p.trim().is_empty()));
+    !names_a_file
+        && old.backend_tls == new.backend_tls
+        && old.max_response_body_bytes == new.max_response_body_bytes
+        && old.max_concurrent_backend_calls == new.max_concurrent_backend_calls
+        && old.protocols.stateless.max_concurrent_backend_calls_per_target
+            == new.protocols.stateless.max_concurrent_backend_calls_per_target
+        && old.session_idle_timeout_ms == new.session_idle_timeout_ms
 }
 
 impl McpService {

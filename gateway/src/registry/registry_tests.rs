@@ -126,6 +126,7 @@ fn settings(url: &str) -> Settings {
             &crate::handler::Activation::default(),
             "test-host".into(),
             None,
+            None,
         )),
     }
 }

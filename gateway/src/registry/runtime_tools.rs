@@ -6,9 +6,11 @@
 //! fails says `{status: "error", message}`; an unknown tool or method says
 //! `{supported: false, status: "unsupported", error: {code: "unsupported_method", message}}`.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
+use futures_util::future::BoxFuture;
 use serde_json::{Map, Value, json};
 use tracing::info;
 use uuid::Uuid;
@@ -19,6 +21,7 @@ use crate::auth::{APIKEY_IDS, BASIC_IDS, JWT_IDS, UNIFIED_IDS};
 use crate::config::{BootstrapConfig, ConfigDirs, Env, RuntimeConfig};
 use crate::handler::{Activation, MCP};
 use crate::logging::FilterControl;
+use crate::reload::{ModuleReload, ReloadReport, Reloaded};
 
 /// `tools/list` `capabilityVersion`: the version of upstream's runtime tool contract.
 pub const CAPABILITY_VERSION: &str = "light-runtime-mcp-capabilities-v1";
@@ -31,16 +34,16 @@ pub const FILTER_SOURCE: &str = "mcp:set_logging_filter";
 pub const GET_SERVICE_INFO: &str = "get_service_info";
 /// Tool names.
 pub const GET_MODULES: &str = "get_modules";
-/// Tool names (answered with an error: no hot reload yet).
+/// Tool names.
 pub const RELOAD_MODULES: &str = "reload_modules";
 /// Tool names.
 pub const GET_LOGGING_FILTER: &str = "get_logging_filter";
 /// Tool names.
 pub const SET_LOGGING_FILTER: &str = "set_logging_filter";
 
-/// Why `reload_modules` fails: said plainly rather than reporting every module skipped.
+/// Why `reload_modules` fails where no reloader was given (a process that serves no traffic).
 pub const NO_HOT_RELOAD: &str =
-    "reload_modules is not available: this gateway version has no hot reload; restart it to apply new config";
+    "reload_modules is not available in this process: it serves no modules that could reload";
 
 /// Who is asking about: the registered identity of this session.
 #[derive(Debug, Clone, Copy)]
@@ -61,13 +64,38 @@ struct Module {
     enabled: Option<bool>,
 }
 
-/// What the runtime tools answer from, fixed at startup (logging control excepted).
-pub struct RuntimeTools {
+/// An answer to a controller request: most are ready at once; a reload takes a download and
+/// is answered when done, without holding up the session meanwhile.
+pub enum Answer {
+    /// The result.
+    Now(Value),
+    /// The result, once the future completes.
+    Later(BoxFuture<'static, Value>),
+}
+
+/// How the last reload of a module went (upstream's `lastReload`).
+#[derive(Debug, Clone)]
+struct LastReload {
+    status: &'static str,
+    message: Option<String>,
+    completed_at: String,
+}
+
+/// The config described and what each module went through; replaced by reloads.
+struct Described {
     config: ConfigSnapshot,
     modules: Vec<Module>,
-    loaded_at: String,
+    /// When each module's config was last loaded (startup, or its last reload).
+    loaded_at: HashMap<&'static str, String>,
+    last_reload: HashMap<String, LastReload>,
+}
+
+/// What the runtime tools answer from.
+pub struct RuntimeTools {
+    described: Mutex<Described>,
     hostname: String,
     logging: Option<Arc<FilterControl>>,
+    reloader: Option<Arc<dyn ModuleReload>>,
 }
 
 impl RuntimeTools {
@@ -79,6 +107,7 @@ impl RuntimeTools {
         dirs: &ConfigDirs,
         env: &dyn Env,
         logging: Option<Arc<FilterControl>>,
+        reloader: Option<Arc<dyn ModuleReload>>,
     ) -> Self {
         // A broken handler.yml stops startup right after this (app::prepare); meanwhile it only
         // means "no handler active" here.
@@ -92,40 +121,153 @@ impl RuntimeTools {
             &activation,
             hostname,
             logging,
+            reloader,
         )
     }
 
-    /// From parts: the masked config, the handler activation, the host name and the filter.
+    /// From parts: the masked config, the handler activation, the host name, the filter and
+    /// what reloads (`None`: `reload_modules` answers an error).
     pub fn new(
         config: ConfigSnapshot,
         activation: &Activation,
         hostname: String,
         logging: Option<Arc<FilterControl>>,
+        reloader: Option<Arc<dyn ModuleReload>>,
     ) -> Self {
-        let mut modules: Vec<Module> = config
-            .files
-            .iter()
-            .map(|file| module(file.kind, file.config.as_ref().ok(), &config, activation))
-            .collect();
-        modules.push(Module {
-            module_id: LOGGING_MODULE_ID,
-            config_name: "logging",
-            kind: "core",
-            active: logging.is_some(),
-            enabled: Some(logging.is_some()),
-        });
-        modules.sort_by_key(|m| m.module_id);
+        let modules = modules(&config, activation, logging.is_some());
+        let now = rfc3339(SystemTime::now());
         Self {
-            config,
-            modules,
-            loaded_at: rfc3339(SystemTime::now()),
+            described: Mutex::new(Described {
+                loaded_at: modules.iter().map(|m| (m.module_id, now.clone())).collect(),
+                config,
+                modules,
+                last_reload: HashMap::new(),
+            }),
             hostname,
             logging,
+            reloader,
         }
     }
 
+    fn described(&self) -> std::sync::MutexGuard<'_, Described> {
+        self.described.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// The result for a controller request.
-    pub fn answer(&self, who: &SessionIdentity<'_>, method: &str, params: &Value) -> Value {
+    pub fn answer(self: &Arc<Self>, who: &SessionIdentity<'_>, method: &str, params: &Value) -> Answer {
+        if method == "tools/call" && params.get("name").and_then(Value::as_str) == Some(RELOAD_MODULES) {
+            let Some(reloader) = self.reloader.clone() else {
+                return Answer::Now(error(NO_HOT_RELOAD));
+            };
+            let requested = match reload_arguments(params.get("arguments")) {
+                Ok(requested) => requested,
+                Err(message) => return Answer::Now(error(&message)),
+            };
+            let tools = self.clone();
+            return Answer::Later(Box::pin(async move {
+                let reloaded = reloader.reload(&requested).await;
+                tools.record(reloaded)
+            }));
+        }
+        Answer::Now(self.answer_now(who, method, params))
+    }
+
+    /// Takes in what a reload did and says it as upstream does.
+    fn record(&self, reloaded: Reloaded) -> Value {
+        let Reloaded { report, installed } = reloaded;
+        let now = rfc3339(SystemTime::now());
+        let mut described = self.described();
+        if let Some(installed) = installed {
+            described.modules = modules(&installed.snapshot, &installed.activation, self.logging.is_some());
+            described.config = installed.snapshot;
+        }
+        let ReloadReport {
+            reloaded,
+            skipped,
+            failed,
+            ..
+        } = &report;
+        for id in reloaded {
+            if let Some(m) = described.modules.iter().find(|m| m.module_id == id.as_str()) {
+                let module_id = m.module_id;
+                described.loaded_at.insert(module_id, now.clone());
+            }
+            described.last_reload.insert(
+                id.clone(),
+                LastReload {
+                    status: "success",
+                    message: None,
+                    completed_at: now.clone(),
+                },
+            );
+        }
+        for s in skipped {
+            described.last_reload.insert(
+                s.module_id.clone(),
+                LastReload {
+                    status: "skipped",
+                    message: Some(s.reason.clone()),
+                    completed_at: now.clone(),
+                },
+            );
+        }
+        for f in failed {
+            described.last_reload.insert(
+                f.module_id.clone(),
+                LastReload {
+                    status: "failed",
+                    message: Some(f.message.clone()),
+                    completed_at: now.clone(),
+                },
+            );
+        }
+        serde_json::to_value(&report).unwrap_or_else(|e| error(&e.to_string()))
+    }
+}
+
+/// Every module, from the config files and the logging control.
+fn modules(config: &ConfigSnapshot, activation: &Activation, logging: bool) -> Vec<Module> {
+    let mut modules: Vec<Module> = config
+        .files
+        .iter()
+        .map(|file| module(file.kind, file.config.as_ref().ok(), config, activation))
+        .collect();
+    modules.push(Module {
+        module_id: LOGGING_MODULE_ID,
+        config_name: "logging",
+        kind: "core",
+        active: logging,
+        enabled: Some(logging),
+    });
+    modules.sort_by_key(|m| m.module_id);
+    modules
+}
+
+/// `reload_modules` `arguments.modules`, as upstream reads it: absent or null means every
+/// module; otherwise an array of non-empty strings.
+fn reload_arguments(arguments: Option<&Value>) -> Result<Vec<String>, String> {
+    let Some(modules) = arguments.and_then(|a| a.get("modules")).filter(|m| !m.is_null()) else {
+        return Ok(Vec::new());
+    };
+    let Some(list) = modules.as_array() else {
+        return Err("reload_modules arguments.modules must be an array of module ids".into());
+    };
+    list.iter()
+        .map(|id| {
+            id.as_str()
+                .map(str::trim)
+                .filter(|id| !id.is_empty())
+                .map(str::to_string)
+                .ok_or_else(|| {
+                    format!("reload_modules arguments.modules holds {id}: each entry must be a non-empty module id")
+                })
+        })
+        .collect()
+}
+
+impl RuntimeTools {
+    /// The result of a request answered at once.
+    fn answer_now(&self, who: &SessionIdentity<'_>, method: &str, params: &Value) -> Value {
         match method {
             "tools/list" => self.list(),
             "tools/call" => self.call(who, params),
@@ -143,6 +285,14 @@ impl RuntimeTools {
             ),
             descriptor(GET_MODULES, "Ids of the gateway's runtime modules.", json!({}), &[]),
         ];
+        if self.reloader.is_some() {
+            tools.push(descriptor(
+                RELOAD_MODULES,
+                "Fetch config-server again and reload the named modules (all when omitted); a module that needs a restart is reported as skipped, and a new config that fails changes nothing.",
+                json!({"modules": {"type": "array", "items": {"type": "string"}}}),
+                &[],
+            ));
+        }
         if self.logging.is_some() {
             tools.push(descriptor(
                 GET_LOGGING_FILTER,
@@ -172,7 +322,9 @@ impl RuntimeTools {
         let arguments = params.get("arguments");
         match name {
             GET_SERVICE_INFO => self.service_info(who),
-            GET_MODULES => json!({"modules": self.modules.iter().map(|m| m.module_id).collect::<Vec<_>>()}),
+            GET_MODULES => {
+                json!({"modules": self.described().modules.iter().map(|m| m.module_id).collect::<Vec<_>>()})
+            }
             RELOAD_MODULES => error(NO_HOT_RELOAD),
             GET_LOGGING_FILTER => self.get_logging_filter(),
             SET_LOGGING_FILTER => self.set_logging_filter(arguments),
@@ -184,11 +336,17 @@ impl RuntimeTools {
     /// `modules`), plus `service` (the registered endpoint) and `configSources`.
     fn service_info(&self, who: &SessionIdentity<'_>) -> Value {
         let r = who.register;
-        let active: Vec<&str> = self.modules.iter().filter(|m| m.active).map(|m| m.module_id).collect();
+        let described = self.described();
+        let active: Vec<&str> = described
+            .modules
+            .iter()
+            .filter(|m| m.active)
+            .map(|m| m.module_id)
+            .collect();
         let mut component = Map::new();
         let mut files = Map::new();
         let mut errors = Map::new();
-        for file in &self.config.files {
+        for file in &described.config.files {
             let name = file.kind.config_name.to_string();
             if let Some(source) = &file.source {
                 files.insert(name.clone(), source.clone().into());
@@ -203,7 +361,7 @@ impl RuntimeTools {
                 }
             }
         }
-        let handler = self.config.config("handler").cloned().unwrap_or_default();
+        let handler = described.config.config("handler").cloned().unwrap_or_default();
         let chains: Vec<&String> = handler
             .get("chains")
             .and_then(Value::as_object)
@@ -229,7 +387,7 @@ impl RuntimeTools {
             },
             "plugin": {},
             "plugins": [],
-            "modules": self.modules.iter().map(|m| self.summary(m)).collect::<Vec<_>>(),
+            "modules": described.modules.iter().map(|m| self.summary(&described, m)).collect::<Vec<_>>(),
             "service": {
                 "serviceId": r.service_id,
                 "version": r.version,
@@ -239,7 +397,7 @@ impl RuntimeTools {
                 "port": r.port,
                 "runtimeInstanceId": who.runtime_instance_id,
             },
-            "configSources": {"values": self.config.value_sources, "files": files},
+            "configSources": {"values": described.config.value_sources, "files": files},
         });
         if !errors.is_empty() {
             info["configErrors"] = errors.into();
@@ -247,18 +405,29 @@ impl RuntimeTools {
         info
     }
 
-    /// Upstream's module summary; nothing is reloadable until hot reload exists.
-    fn summary(&self, m: &Module) -> Value {
+    /// Upstream's module summary.
+    fn summary(&self, described: &Described, m: &Module) -> Value {
+        let reloadable = self
+            .reloader
+            .as_ref()
+            .is_some_and(|r| r.reloadable().contains(&m.module_id));
         let mut summary = json!({
             "moduleId": m.module_id,
             "configName": m.config_name,
             "kind": m.kind,
             "active": m.active,
-            "reloadable": false,
-            "loadedAt": self.loaded_at,
+            "reloadable": reloadable,
+            "loadedAt": described.loaded_at.get(m.module_id),
         });
         if let Some(enabled) = m.enabled {
             summary["enabled"] = enabled.into();
+        }
+        if let Some(last) = described.last_reload.get(m.module_id) {
+            let mut status = json!({"status": last.status, "completedAt": last.completed_at});
+            if let Some(message) = &last.message {
+                status["message"] = message.clone().into();
+            }
+            summary["lastReload"] = status;
         }
         summary
     }

@@ -1,7 +1,7 @@
 //! Runtime tool dispatch, answer shapes and masking of the gathered config.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use rstest::rstest;
 use serde_json::{Value, json};
@@ -55,15 +55,24 @@ fn logging() -> (Arc<FilterControl>, reload::Layer<EnvFilter, Registry>) {
     )
 }
 
-fn tools(logging: Option<Arc<FilterControl>>) -> RuntimeTools {
-    let docs = [(
+fn portal_registry() -> [(&'static str, Value); 1] {
+    [(
         "portal-registry",
         json!({"portalUrl": "http://c:8438", "portalToken": MASK}),
-    )];
-    RuntimeTools::new(snapshot(&docs), &Activation::default(), "gw-0".into(), logging)
+    )]
 }
 
-fn ask(tools: &RuntimeTools, method: &str, params: Value) -> Value {
+fn tools(logging: Option<Arc<FilterControl>>) -> Arc<RuntimeTools> {
+    Arc::new(RuntimeTools::new(
+        snapshot(&portal_registry()),
+        &Activation::default(),
+        "gw-0".into(),
+        logging,
+        None,
+    ))
+}
+
+fn answer(tools: &Arc<RuntimeTools>, method: &str, params: Value) -> Answer {
     let register = register();
     let who = SessionIdentity {
         register: &register,
@@ -72,7 +81,15 @@ fn ask(tools: &RuntimeTools, method: &str, params: Value) -> Value {
     tools.answer(&who, method, &params)
 }
 
-fn call(tools: &RuntimeTools, name: &str, arguments: Value) -> Value {
+/// A request answered at once.
+fn ask(tools: &Arc<RuntimeTools>, method: &str, params: Value) -> Value {
+    match answer(tools, method, params) {
+        Answer::Now(result) => result,
+        Answer::Later(_) => panic!("{method} was not answered at once"),
+    }
+}
+
+fn call(tools: &Arc<RuntimeTools>, name: &str, arguments: Value) -> Value {
     ask(tools, "tools/call", json!({"name": name, "arguments": arguments}))
 }
 
@@ -110,7 +127,7 @@ fn tools_list_offers_what_this_gateway_implements() {
 #[case::unknown_method("config/reload", json!({}), "unsupported", Some("method 'config/reload'"))]
 #[case::unknown_tool("tools/call", json!({"name": "clear_cache", "arguments": {"name": "x"}}), "unsupported", Some("tool 'clear_cache'"))]
 #[case::call_without_name("tools/call", json!({"arguments": {}}), "error", None)]
-#[case::reload_is_refused("tools/call", json!({"name": RELOAD_MODULES, "arguments": {"modules": ["ALL"]}}), "error", None)]
+#[case::reload_without_a_reloader("tools/call", json!({"name": RELOAD_MODULES, "arguments": {"modules": ["ALL"]}}), "error", None)]
 #[case::filter_without_argument("tools/call", json!({"name": SET_LOGGING_FILTER}), "error", None)]
 #[case::filter_blank("tools/call", json!({"name": SET_LOGGING_FILTER, "arguments": {"filter": " "}}), "error", None)]
 #[case::get_filter("tools/call", json!({"name": GET_LOGGING_FILTER}), "success", None)]
@@ -138,7 +155,7 @@ fn requests_get_upstreams_status_shapes(
 }
 
 #[test]
-fn reload_modules_says_there_is_no_hot_reload() {
+fn reload_modules_without_a_reloader_says_so() {
     let answer = call(&tools(None), RELOAD_MODULES, json!({}));
     assert_eq!(answer, json!({"status": "error", "message": NO_HOT_RELOAD}));
 }
@@ -313,4 +330,176 @@ fn gathered_config_masks_every_secret_and_keeps_the_rest() {
         (json!("echo"), json!(MASK))
     );
     assert_eq!(snapshot.value_sources, rt.value_sources);
+}
+
+/// Records what it was asked and answers a fixed report.
+struct FakeReload {
+    asked: Mutex<Vec<Vec<String>>>,
+    report: ReloadReport,
+    installs: bool,
+}
+
+#[async_trait::async_trait]
+impl ModuleReload for FakeReload {
+    fn reloadable(&self) -> &'static [&'static str] {
+        &["light-pingora/mcp-router"]
+    }
+
+    async fn reload(&self, requested: &[String]) -> Reloaded {
+        self.asked.lock().unwrap().push(requested.to_vec());
+        let installed = self.installs.then(|| crate::reload::Installed {
+            snapshot: snapshot(&[("mcp-router", json!({"enabled": true, "tools": [{"name": "new"}]}))]),
+            activation: Activation::default(),
+        });
+        Reloaded {
+            report: self.report.clone(),
+            installed,
+        }
+    }
+}
+
+fn reloading(report: ReloadReport, installs: bool) -> (Arc<RuntimeTools>, Arc<FakeReload>) {
+    let fake = Arc::new(FakeReload {
+        asked: Mutex::new(Vec::new()),
+        report,
+        installs,
+    });
+    let tools = Arc::new(RuntimeTools::new(
+        snapshot(&portal_registry()),
+        &Activation::default(),
+        "gw-0".into(),
+        None,
+        Some(fake.clone()),
+    ));
+    (tools, fake)
+}
+
+async fn reload(tools: &Arc<RuntimeTools>, arguments: Value) -> Value {
+    match answer(
+        tools,
+        "tools/call",
+        json!({"name": RELOAD_MODULES, "arguments": arguments}),
+    ) {
+        Answer::Later(result) => result.await,
+        Answer::Now(result) => result,
+    }
+}
+
+fn summary<'a>(info: &'a Value, module_id: &str) -> &'a Value {
+    info["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["moduleId"] == module_id)
+        .unwrap()
+}
+
+#[rstest]
+#[case::omitted(json!({}), vec![])]
+#[case::null(json!({"modules": null}), vec![])]
+#[case::named(json!({"modules": ["light-pingora/mcp-router", " light-pingora/security "]}), vec!["light-pingora/mcp-router", "light-pingora/security"])]
+#[tokio::test]
+async fn reload_modules_passes_the_modules_asked_for(#[case] arguments: Value, #[case] expected: Vec<&str>) {
+    let (tools, fake) = reloading(ReloadReport::default(), false);
+    let answer = reload(&tools, arguments).await;
+    assert_eq!(
+        answer,
+        json!({"modules": [], "reloaded": [], "skipped": [], "failed": []})
+    );
+    assert_eq!(
+        *fake.asked.lock().unwrap(),
+        vec![expected.iter().map(|s| s.to_string()).collect::<Vec<_>>()]
+    );
+}
+
+#[rstest]
+#[case::not_an_array(json!({"modules": "light-pingora/mcp-router"}))]
+#[case::a_number(json!({"modules": [1]}))]
+#[case::blank(json!({"modules": [" "]}))]
+#[tokio::test]
+async fn bad_reload_arguments_are_refused_without_reloading(#[case] arguments: Value) {
+    let (tools, fake) = reloading(ReloadReport::default(), false);
+    let answer = reload(&tools, arguments).await;
+    assert_eq!(answer["status"], "error", "{answer}");
+    assert!(
+        answer["message"].as_str().unwrap().contains("arguments.modules"),
+        "{answer}"
+    );
+    assert!(fake.asked.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_reload_is_listed_and_shows_in_the_modules_it_touched() {
+    let report = ReloadReport {
+        modules: vec!["light-pingora/mcp-router".into()],
+        reloaded: vec!["light-pingora/mcp-router".into()],
+        skipped: vec![crate::reload::Skipped {
+            module_id: "light-runtime/server".into(),
+            reason: crate::reload::REQUIRES_RESTART.into(),
+        }],
+        failed: vec![],
+    };
+    let (tools, _) = reloading(report, true);
+    assert!(names(&ask(&tools, "tools/list", json!({}))).contains(&RELOAD_MODULES));
+    let before = call(&tools, GET_SERVICE_INFO, json!({}));
+    assert_eq!(summary(&before, "light-pingora/mcp-router")["reloadable"], true);
+    assert_eq!(summary(&before, "light-runtime/server")["reloadable"], false);
+    assert!(summary(&before, "light-pingora/mcp-router").get("lastReload").is_none());
+    assert_eq!(before["component"].get("mcp-router"), None, "not active before");
+
+    let answer = reload(&tools, json!({})).await;
+    assert_eq!(answer["reloaded"], json!(["light-pingora/mcp-router"]));
+    assert_eq!(answer["modules"], answer["reloaded"]);
+    let after = call(&tools, GET_SERVICE_INFO, json!({}));
+    let router = summary(&after, "light-pingora/mcp-router");
+    assert_eq!(router["lastReload"]["status"], "success", "{router}");
+    assert!(
+        router["lastReload"]["completedAt"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z'))
+    );
+    let server = summary(&after, "light-runtime/server");
+    assert_eq!(
+        (
+            server["lastReload"]["status"].clone(),
+            server["lastReload"]["message"].clone()
+        ),
+        (json!("skipped"), json!("requiresRestart"))
+    );
+    // The installed snapshot is what get_service_info describes from now on.
+    assert_eq!(after["configSources"]["files"]["mcp-router"], "embedded:mcp-router.yml");
+    assert_eq!(
+        tools.described().config.config("mcp-router").unwrap()["tools"][0]["name"],
+        "new"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_reload_keeps_the_config_described_and_says_why() {
+    let report = ReloadReport::all_failed(
+        &["light-pingora/mcp-router".into()],
+        "mcp-router.yml: tools[0].url is missing",
+    );
+    let (tools, _) = reloading(report, false);
+    let answer = reload(&tools, json!({"modules": ["light-pingora/mcp-router"]})).await;
+    assert_eq!(
+        answer["failed"],
+        json!([{"moduleId": "light-pingora/mcp-router", "message": "mcp-router.yml: tools[0].url is missing"}])
+    );
+    let info = call(&tools, GET_SERVICE_INFO, json!({}));
+    let router = summary(&info, "light-pingora/mcp-router");
+    assert_eq!(router["lastReload"]["status"], "failed");
+    assert_eq!(
+        router["lastReload"]["message"],
+        "mcp-router.yml: tools[0].url is missing"
+    );
+    assert!(
+        tools
+            .described()
+            .config
+            .config("mcp-router")
+            .unwrap()
+            .get("tools")
+            .is_none()
+    );
 }

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::backoff::Backoff;
 use super::protocol::{self, Inbound, REGISTER_ID, RegisterParams};
-use super::runtime_tools::{RuntimeTools, SessionIdentity};
+use super::runtime_tools::{Answer, RuntimeTools, SessionIdentity};
 use super::{RegistryError, Status};
 use crate::logging::milestone;
 
@@ -170,7 +170,11 @@ async fn connect_and_register(settings: &Settings) -> Result<(Socket, Uuid), Str
                 return protocol::registered_id(&result).map(|id| (socket, id));
             }
             Some(Inbound::Request { id, method, params }) => {
-                let result = answer_request(settings, None, &method, &params);
+                // Before the ack a long answer (a reload) is awaited here: nothing else is due.
+                let result = match answer_request(settings, None, &method, &params) {
+                    Answer::Now(result) => result,
+                    Answer::Later(result) => result.await,
+                };
                 let _ = socket.send(Message::text(protocol::answer(&id, result))).await;
             }
             _ => {}
@@ -189,6 +193,9 @@ async fn serve(settings: &Settings, mut socket: Socket, id: Uuid, commands: &mut
     let mut next_id = 0u64;
     let mut closing: Option<(Instant, oneshot::Sender<Result<(), RegistryError>>)> = None;
     let deregister_id = "deregister-1";
+    // Answers that take time (a reload) run on their own task, which finishes even if this
+    // connection is lost, and come back here to be sent.
+    let (later_tx, mut later) = mpsc::unbounded_channel::<(Value, Value)>();
     loop {
         let closing_deadline = closing.as_ref().map(|(d, _)| *d);
         tokio::select! {
@@ -215,12 +222,26 @@ async fn serve(settings: &Settings, mut socket: Socket, id: Uuid, commands: &mut
                         }
                     }
                     Some(Inbound::Request { id: rid, method, params }) => {
-                        let result = answer_request(settings, Some(id), &method, &params);
+                        let result = match answer_request(settings, Some(id), &method, &params) {
+                            Answer::Now(result) => result,
+                            Answer::Later(result) => {
+                                let back = later_tx.clone();
+                                tokio::spawn(async move {
+                                    let _ = back.send((rid, result.await));
+                                });
+                                continue;
+                            }
+                        };
                         if let Err(e) = socket.send(Message::text(protocol::answer(&rid, result))).await {
                             return finish(closing, Err(RegistryError::Closed), End::Lost(format!("send failed: {e}")));
                         }
                     }
                     _ => {}
+                }
+            }
+            Some((rid, result)) = later.recv() => {
+                if let Err(e) = socket.send(Message::text(protocol::answer(&rid, result))).await {
+                    return finish(closing, Err(RegistryError::Closed), End::Lost(format!("send failed: {e}")));
                 }
             }
             _ = ping.tick() => {
@@ -262,17 +283,35 @@ async fn serve(settings: &Settings, mut socket: Socket, id: Uuid, commands: &mut
     }
 }
 
-/// The result for a controller request; logged at debug with the method, tool and outcome.
-fn answer_request(settings: &Settings, runtime_instance_id: Option<Uuid>, method: &str, params: &Value) -> Value {
+/// The answer to a controller request; logged at debug with the method, tool and outcome.
+fn answer_request(settings: &Settings, runtime_instance_id: Option<Uuid>, method: &str, params: &Value) -> Answer {
     let who = SessionIdentity {
         register: &settings.register,
         runtime_instance_id,
     };
-    let result = settings.runtime_tools.answer(&who, method, params);
-    let tool = params.get("name").and_then(Value::as_str).unwrap_or_default();
-    let status = result.get("status").and_then(Value::as_str).unwrap_or("success");
-    debug!(method, tool, status, "controller request answered");
-    result
+    let tool = params
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let log = move |method: &str, result: &Value| {
+        let status = result.get("status").and_then(Value::as_str).unwrap_or("success");
+        debug!(method, tool, status, "controller request answered");
+    };
+    match settings.runtime_tools.answer(&who, method, params) {
+        Answer::Now(result) => {
+            log(method, &result);
+            Answer::Now(result)
+        }
+        Answer::Later(result) => {
+            let method = method.to_string();
+            Answer::Later(Box::pin(async move {
+                let result = result.await;
+                log(&method, &result);
+                result
+            }))
+        }
+    }
 }
 
 async fn until(deadline: Option<Instant>) {

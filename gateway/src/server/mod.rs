@@ -21,7 +21,6 @@ pub use service::{Deadlines, Gateway};
 
 use crate::config::ServerConfig;
 use crate::config::files::non_blank;
-use crate::mcp::Router;
 
 /// A listener that cannot be set up.
 #[derive(Debug, thiserror::Error)]
@@ -117,8 +116,7 @@ pub fn build(
     server: &ServerConfig,
     resolve: impl Fn(&str) -> std::path::PathBuf,
     admission: Arc<Admission>,
-    mcp: Option<Arc<Router>>,
-    auth: Arc<crate::auth::Auth>,
+    live: Arc<crate::reload::Live>,
 ) -> Result<Server, ServerError> {
     let conf = ServerConf {
         threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
@@ -133,7 +131,7 @@ pub fn build(
         body: Duration::from_millis(server.request_read_timeout),
         write: Duration::from_millis(server.write_timeout),
     };
-    let gateway = Arc::new(Gateway::new(deadlines, admission, mcp, auth));
+    let gateway = Arc::new(Gateway::new(deadlines, admission, live));
     let app = Capped::new(gateway, server.max_connections);
     let mut service = Service::new("light-gateway".to_string(), app);
     for l in listeners(server) {

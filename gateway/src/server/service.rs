@@ -25,6 +25,7 @@ use super::admission::{Admission, Decision, InFlight};
 use crate::auth::principal::Principal;
 use crate::auth::{Auth, challenge};
 use crate::mcp::{Body, HttpRequest, McpError, Reply, Router};
+use crate::reload::Live;
 
 /// How long a client may take (server.yml): Pingora's own limits are per read (60 s) and
 /// none for writes or idle keep-alive connections, so a client sending or reading a byte a
@@ -43,28 +44,36 @@ pub struct Deadlines {
 pub struct Gateway {
     deadlines: Deadlines,
     admission: Arc<Admission>,
-    mcp: Option<Arc<Router>>,
-    auth: Arc<Auth>,
+    /// The router and auth handlers in service (a reload swaps them).
+    live: Arc<Live>,
     /// Set when Pingora stops the service: idle keep-alive connections stop waiting.
     stopping: AtomicBool,
     stopped: Notify,
 }
 
 impl Gateway {
-    /// A service over shared admission state, the MCP router (if on) and the auth handlers.
-    pub fn new(deadlines: Deadlines, admission: Arc<Admission>, mcp: Option<Arc<Router>>, auth: Arc<Auth>) -> Self {
+    /// A service over shared admission state and the modules in service.
+    pub fn new(deadlines: Deadlines, admission: Arc<Admission>, live: Arc<Live>) -> Self {
         Self {
             deadlines,
             admission,
-            mcp,
-            auth,
+            live,
             stopping: AtomicBool::new(false),
             stopped: Notify::new(),
         }
     }
+}
 
+/// The modules one request is served by, read once when it is admitted: a reload during the
+/// request does not change them under it.
+struct InService {
+    router: Option<Arc<Router>>,
+    auth: Arc<Auth>,
+}
+
+impl InService {
     fn mcp_path(&self) -> Option<&str> {
-        self.mcp.as_ref().map(|r| r.config().path.as_str())
+        self.router.as_ref().map(|r| r.config().path.as_str())
     }
 
     /// The protected resource the request addressed (for challenges and the metadata document).
@@ -243,12 +252,13 @@ impl Gateway {
     async fn serve_mcp(
         &self,
         session: &mut Session,
+        modules: &InService,
         router: &Arc<Router>,
         principal: Option<Arc<Principal>>,
     ) -> Result<bool> {
         let limit = router.config().max_request_body_bytes;
         let (status, reason) = match read_body(session, limit, self.deadlines.body).await? {
-            ReadBody::Whole(body) => return self.dispatch(session, router, principal, &body).await,
+            ReadBody::Whole(body) => return dispatch(session, modules, router, principal, &body).await,
             ReadBody::TooLarge => (413, format!("the body exceeds maxRequestBodyBytes ({limit})")),
             ReadBody::TooSlow => (
                 408,
@@ -269,36 +279,37 @@ impl Gateway {
         session.set_keepalive(None);
         write_reply(session, reply).await
     }
+}
 
-    /// Hands a whole request to the router and writes its answer.
-    async fn dispatch(
-        &self,
-        session: &mut Session,
-        router: &Arc<Router>,
-        principal: Option<Arc<Principal>>,
-        body: &[u8],
-    ) -> Result<bool> {
-        let client = session
-            .client_addr()
-            .and_then(|a| a.as_inet())
-            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
-        let head = session.req_header();
-        let authority = head
-            .uri
-            .authority()
-            .map(|a| a.as_str())
-            .or_else(|| head.headers.get(http::header::HOST).and_then(|v| v.to_str().ok()));
-        let request = HttpRequest {
-            method: &head.method,
-            headers: &head.headers,
-            body,
-            client,
-            authority,
-            principal,
-        };
-        let reply = router.handle(request).await;
-        write_reply(session, reply).await
-    }
+/// Hands a whole request to the router and writes its answer.
+async fn dispatch(
+    session: &mut Session,
+    modules: &InService,
+    router: &Arc<Router>,
+    principal: Option<Arc<Principal>>,
+    body: &[u8],
+) -> Result<bool> {
+    let client = session
+        .client_addr()
+        .and_then(|a| a.as_inet())
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
+    let head = session.req_header();
+    let authority = head
+        .uri
+        .authority()
+        .map(|a| a.as_str())
+        .or_else(|| head.headers.get(http::header::HOST).and_then(|v| v.to_str().ok()));
+    let request = HttpRequest {
+        method: &head.method,
+        headers: &head.headers,
+        body,
+        client,
+        authority,
+        principal,
+        policy: Some(&*modules.auth.policy).filter(|p| p.enabled()),
+    };
+    let reply = router.handle(request).await;
+    write_reply(session, reply).await
 }
 
 impl Gateway {
@@ -311,13 +322,17 @@ impl Gateway {
             Decision::Health => respond(session, 200, "text/plain", b"ok", false).await,
             Decision::Unavailable => respond(session, 503, "text/plain", b"gateway not ready\n", true).await,
             Decision::Admit => {
-                if let Some(done) = self.serve_metadata(session).await? {
+                let modules = InService {
+                    router: self.live.router(),
+                    auth: self.live.auth(),
+                };
+                if let Some(done) = modules.serve_metadata(session).await? {
                     return Ok(done);
                 }
-                let Ok(principal) = self.authenticate(session).await? else {
+                let Ok(principal) = modules.authenticate(session).await? else {
                     return Ok(true);
                 };
-                self.route(session, principal).await
+                self.route(session, &modules, principal).await
             }
         }
     }
@@ -396,10 +411,15 @@ impl HttpServerApp for Gateway {
 
 impl Gateway {
     /// The MCP router on its path, 404 elsewhere.
-    async fn route(&self, session: &mut Session, principal: Option<Arc<Principal>>) -> Result<bool> {
-        match &self.mcp {
+    async fn route(
+        &self,
+        session: &mut Session,
+        modules: &InService,
+        principal: Option<Arc<Principal>>,
+    ) -> Result<bool> {
+        match &modules.router {
             Some(router) if session.req_header().uri.path() == router.config().path => {
-                self.serve_mcp(session, router, principal).await
+                self.serve_mcp(session, modules, router, principal).await
             }
             _ => {
                 // Read (and drop) a short body first: the request stays in flight until the
