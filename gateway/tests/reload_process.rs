@@ -38,7 +38,12 @@ struct Deployment {
 }
 
 fn deploy(tools: &str) -> Deployment {
-    let data = config_data(&served(tools));
+    deploy_serving(&served(tools))
+}
+
+/// A gateway whose config-server serves `values`, registered with a controller.
+fn deploy_serving(values_served: &str) -> Deployment {
+    let data = config_data(values_served);
     let config_server = config_server(data.path());
     let controller = controller(None);
     let port = free_port();
@@ -293,4 +298,72 @@ fn a_module_that_needs_a_restart_is_skipped_and_an_unknown_one_fails() {
                "skipped": [{"moduleId": "light-runtime/server", "reason": "requiresRestart"}],
                "failed": [{"moduleId": "light-pingora/nope", "message": "module not found"}]})
     );
+}
+
+/// `basic-auth` on the MCP path, with `password` for alice.
+fn basic_auth(password: &str, tools: &str) -> String {
+    format!(
+        "handler.handlers: [basic-auth, mcp]
+handler.chains: {{mcp-chain: [basic-auth, mcp]}}
+handler.paths: [{{path: /mcp, method: POST, exec: [mcp-chain]}}]
+handler.defaultHandlers: []
+basic-auth.enabled: true
+basic-auth.users: [{{username: alice, password: {password}}}]
+mcp-router.tools:
+{tools}"
+    )
+}
+
+/// The status of a stateless tools/list as alice with `password`.
+fn list_as_alice(d: &Deployment, password: &str) -> u16 {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}});
+    client()
+        .post(&d.url)
+        .basic_auth("alice", Some(password))
+        .header("content-type", "application/json")
+        .header("accept", BOTH)
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/list")
+        .body(body.to_string())
+        .send()
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[test]
+fn an_auth_module_reload_applies_new_credentials_and_leaves_the_router_alone() {
+    let a = mcp_server("backend-a", "legacy");
+    let tools = tool("echo_a", &a, "legacy");
+    let d = deploy_serving(&basic_auth("first", &tools));
+    assert_eq!((list_as_alice(&d, "first"), list_as_alice(&d, "second")), (200, 401));
+
+    // New password and a new tool served; only basic-auth is reloaded.
+    d.serve(&basic_auth(
+        "second",
+        &format!("{tools}{}", tool("echo_c", &a, "legacy")),
+    ));
+    let report = d.reload(json!({"modules": ["light-pingora/basic-auth"]}));
+    assert_eq!(report["reloaded"], json!(["light-pingora/basic-auth"]), "{report}");
+    assert_eq!((list_as_alice(&d, "first"), list_as_alice(&d, "second")), (401, 200));
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}});
+    let listed: Value = client()
+        .post(&d.url)
+        .basic_auth("alice", Some("second"))
+        .header("content-type", "application/json")
+        .header("accept", BOTH)
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/list")
+        .body(body.to_string())
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let names: Vec<&str> = listed["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert_eq!(names, ["echo_a"], "the router was not asked to reload");
 }

@@ -10,7 +10,9 @@ use crate::peers;
 use crate::target::{Restart, Started};
 
 mod advertised_reachable;
+mod config_reload;
 mod controller_record;
+mod controller_runtime_tools;
 mod fault_backend_down;
 mod fault_config_server_down_cached;
 mod fault_config_server_down_uncached;
@@ -50,10 +52,12 @@ pub static ALL: &[&Check] = &[
     &log_bootstrap::CHECK,
     &log_registration::CHECK,
     &controller_record::CHECK,
+    &controller_runtime_tools::CHECK,
     &advertised_reachable::CHECK,
     &service_health::CHECK,
     &mcp_tools_list::CHECK,
     &mcp_tools_call::CHECK,
+    &config_reload::CHECK,
     &restart_cache::CHECK,
     &security_token_in_secret::CHECK,
     &security_ca_trust::CHECK,

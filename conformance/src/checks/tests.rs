@@ -116,3 +116,80 @@ fn every_feature_is_named_as_reports_serialise_it_and_documented() {
         );
     }
 }
+
+mod reload_judges {
+    use serde_json::json;
+
+    use super::super::{config_reload, controller_runtime_tools};
+
+    #[test]
+    fn the_runtime_tools_list_needs_reload_modules() {
+        let full =
+            json!({"tools": [{"name": "get_service_info"}, {"name": "get_modules"}, {"name": "reload_modules"}]});
+        assert!(controller_runtime_tools::judge_list(&full).is_ok());
+        let without = json!({"tools": [{"name": "get_service_info"}, {"name": "get_modules"}]});
+        let failure = controller_runtime_tools::judge_list(&without).unwrap_err().0;
+        assert!(failure.contains("lacks reload_modules"), "{failure}");
+    }
+
+    #[test]
+    fn service_info_must_name_the_service_and_hide_the_token() {
+        let info = json!({"service": {"serviceId": "svc-1"}, "component": {"portal-registry": {"portalToken": "*"}}, "modules": []});
+        assert!(controller_runtime_tools::judge_info(&info, "svc-1", Some("tok.en.value")).is_ok());
+        let other = controller_runtime_tools::judge_info(&info, "svc-2", None)
+            .unwrap_err()
+            .0;
+        assert!(other.contains("svc-2"), "{other}");
+        let leaked = json!({"service": {"serviceId": "svc-1"}, "note": "tok.en.value"});
+        let failure = controller_runtime_tools::judge_info(&leaked, "svc-1", Some("tok.en.value"))
+            .unwrap_err()
+            .0;
+        assert!(failure.contains("shows the portal token"), "{failure}");
+        let unmasked =
+            json!({"service": {"serviceId": "svc-1"}, "component": {"portal-registry": {"portalToken": "abc"}}});
+        assert!(controller_runtime_tools::judge_info(&unmasked, "svc-1", None).is_err());
+    }
+
+    const VALUES: &str = "handler.handlers: [mcp]\nmcp-router.tools:\n  - {name: echo, apiType: mcp, targetHost: 'http://a', path: /mcp}\n  - {name: echo_b, endpointName: echo, apiType: mcp, targetHost: 'http://b', path: /mcp}\n";
+
+    #[test]
+    fn the_probe_is_backend_bs_echo_under_another_name_and_the_broken_tool_names_no_backend() {
+        let probed: serde_json::Value =
+            serde_saphyr::from_str(&config_reload::with_probe_tool(VALUES).unwrap()).unwrap();
+        let tools = probed["mcp-router.tools"].as_array().unwrap();
+        assert_eq!(tools.len(), 3);
+        assert_eq!(
+            tools[2],
+            json!({"name": config_reload::PROBE_TOOL, "endpointName": "echo", "apiType": "mcp", "targetHost": "http://b", "path": "/mcp"})
+        );
+        assert_eq!(probed["handler.handlers"], json!(["mcp"]), "the rest is kept");
+        let broken: serde_json::Value =
+            serde_saphyr::from_str(&config_reload::with_broken_tool(VALUES).unwrap()).unwrap();
+        let last = broken["mcp-router.tools"].as_array().unwrap().last().unwrap().clone();
+        assert!(last.get("targetHost").is_none(), "{last}");
+        assert!(
+            config_reload::with_probe_tool("mcp-router.tools: []\n").is_err(),
+            "no echo_b to copy"
+        );
+    }
+
+    #[test]
+    fn a_reload_passes_only_with_the_router_reloaded_and_nothing_failed() {
+        let good = json!({"modules": ["light-pingora/mcp-router"], "reloaded": ["light-pingora/mcp-router"], "skipped": [], "failed": []});
+        assert!(config_reload::judge_reloaded(&good).is_ok());
+        let mut failed = good.clone();
+        failed["failed"] = json!([{"moduleId": "light-pingora/security", "message": "bad"}]);
+        assert!(config_reload::judge_reloaded(&failed).is_err());
+        let refused = json!({"status": "error", "message": "no hot reload"});
+        assert!(config_reload::judge_reloaded(&refused).is_err());
+        let router_failed = json!({"modules": [], "reloaded": [], "skipped": [], "failed": [{"moduleId": "light-pingora/mcp-router", "message": "tools[4] has no targetHost"}]});
+        assert_eq!(
+            config_reload::judge_refused(&router_failed).unwrap(),
+            "tools[4] has no targetHost"
+        );
+        assert!(
+            config_reload::judge_refused(&good).is_err(),
+            "a broken config that reloads fails the check"
+        );
+    }
+}
