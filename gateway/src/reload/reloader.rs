@@ -209,23 +209,17 @@ impl ModuleReload for Reloader {
                 installed: None,
             };
         }
-        let runtime = match self.context().await {
-            Ok(runtime) => runtime,
-            Err(message) => {
-                error!(reason = %message, modules = ?plan.reload, "reload failed: the new config could not be loaded; nothing changed");
-                report
-                    .failed
-                    .extend(ReloadReport::all_failed(failing(requested, &plan), &message).failed);
-                return Reloaded {
-                    report,
-                    installed: None,
-                };
-            }
+        let prepared = match self.context().await {
+            Ok(runtime) => self
+                .build(&plan, &runtime)
+                .map(|built| (runtime, built))
+                .map_err(|e| (e, "is invalid")),
+            Err(e) => Err((e, "could not be loaded")),
         };
-        let built = match self.build(&plan, &runtime) {
-            Ok(built) => built,
-            Err(message) => {
-                error!(reason = %message, modules = ?plan.reload, "reload failed: the new config is invalid; nothing changed");
+        let (runtime, built) = match prepared {
+            Ok(prepared) => prepared,
+            Err((message, what)) => {
+                error!(reason = %message, modules = ?plan.reload, "reload failed: the new config {what}; nothing changed");
                 report
                     .failed
                     .extend(ReloadReport::all_failed(failing(requested, &plan), &message).failed);
