@@ -21,16 +21,7 @@ use crate::registry::runtime_tools::LOGGING_MODULE_ID;
 pub const MCP_ROUTER: &str = "light-pingora/mcp-router";
 /// `handler.yml`: which handlers run on which path, for both the router and the auth handlers.
 pub const HANDLER: &str = "light-pingora/handler";
-/// The modules of the auth handlers and the access policy.
-pub const AUTH_MODULES: &[&str] = &[
-    "light-pingora/security",
-    "light-pingora/unified-security",
-    "light-pingora/apikey",
-    "light-pingora/basic-auth",
-    "light-pingora/access-control",
-    "light-pingora/rule",
-];
-/// Every module a reload swaps.
+/// Every module a reload swaps: `handler.yml`, the router, then the auth modules.
 const RELOADABLE: &[&str] = &[
     HANDLER,
     MCP_ROUTER,
@@ -41,6 +32,8 @@ const RELOADABLE: &[&str] = &[
     "light-pingora/access-control",
     "light-pingora/rule",
 ];
+/// The modules of the auth handlers and the access policy.
+pub const AUTH_MODULES: &[&str] = RELOADABLE.split_at(2).1;
 
 /// What the reload of the requested modules rebuilds.
 #[derive(Debug, Default, PartialEq, Eq)]
