@@ -135,6 +135,13 @@ Read it with: $s := include "light-gateway.settings" . | fromJson
 {{- include "light-gateway.copySetting" (list $s "httpsPort" $v "server.httpsPort" 8443) }}
 {{- include "light-gateway.copySetting" (list $s "shutdownMs" $v "server.shutdownGracefulPeriod" 2000) }}
 {{- include "light-gateway.copySetting" (list $s "verifyHostname" $v "client.verifyHostname" true) }}
+{{- include "light-gateway.copySetting" (list $s "metricsEnabled" $v "metrics.enabled" true) }}
+{{- include "light-gateway.copySetting" (list $s "metricsPort" $v "metrics.prometheusPort" 0) }}
+{{- include "light-gateway.copySetting" (list $s "metricsPath" $v "metrics.prometheusPath" "/metrics") }}
+{{- /* The gateway opens no scrape listener when metrics are off: neither does the chart. */}}
+{{- if not $s.metricsEnabled }}
+{{- $_ := set $s "metricsPort" 0 }}
+{{- end }}
 {{- $service := printf "%s.%s" (include "light-gateway.fullname" .) .Release.Namespace }}
 {{- include "light-gateway.copySetting" (list $s "advertisedAddress" $v "server.advertisedAddress" $service) }}
 {{- if not $s.advertisedAddress }}

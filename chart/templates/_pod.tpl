@@ -17,6 +17,11 @@ metadata:
   annotations:
     checksum/config: {{ include (print $.Template.BasePath "/configmap.yaml") . | sha256sum }}
     checksum/secret: {{ include (print $.Template.BasePath "/secret.yaml") . | printf "%s%s" .Values.existingSecret | sha256sum }}
+    {{- if and .Values.metrics.scrapeAnnotations $s.metricsPort }}
+    prometheus.io/scrape: "true"
+    prometheus.io/port: {{ $s.metricsPort | quote }}
+    prometheus.io/path: {{ $s.metricsPath | quote }}
+    {{- end }}
     {{- with $annotations }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
@@ -69,6 +74,11 @@ spec:
         {{- if $s.enableHttps }}
         - name: https
           containerPort: {{ $s.httpsPort }}
+          protocol: TCP
+        {{- end }}
+        {{- if $s.metricsPort }}
+        - name: metrics
+          containerPort: {{ $s.metricsPort }}
           protocol: TCP
         {{- end }}
       startupProbe:

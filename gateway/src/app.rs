@@ -16,6 +16,7 @@ use crate::config::files::non_blank;
 use crate::config::{BootstrapConfig, ConfigDirs, ConfigError, Env, RuntimeConfig};
 use crate::logging::milestone;
 use crate::mcp;
+use crate::metrics::{self, MetricsConfig, config::Scrape};
 use crate::registry::{self, RegistryHandle, protocol};
 use crate::reload::{Live, Reloader};
 use crate::server::shutdown::Signals;
@@ -66,6 +67,8 @@ pub struct Prepared {
     /// The MCP router (when `handler.yml` runs `mcp` on its path) and the auth handlers, as
     /// the controller's `reload_modules` replaces them.
     pub live: Arc<Live>,
+    /// The Prometheus scrape listener (`metrics.yml`), if any.
+    pub scrape: Option<Scrape>,
 }
 
 /// Loads config, bootstraps from config-server (unless `offline`) and checks what can be
@@ -94,6 +97,10 @@ pub async fn prepare(
         bootstrap::run(&boot, dirs).await?
     };
     let runtime = RuntimeConfig::load(dirs, &*env, downloaded.as_ref())?;
+    let scrape = metrics_setup(&runtime, &*env)?;
+    if let (Some(m), false, Some(_)) = (metrics::get(), offline, boot.config_server_uri.as_deref()) {
+        m.config_load("bootstrap", if downloaded.is_some() { "ok" } else { "failed" });
+    }
     // One outbound TLS setting (runtime client.yml, bootstrap CA as fallback) for the
     // controller and the key service; backends have their own (mcp-router.yml backendTls).
     let fallback_ca = non_blank(&boot.startup.bootstrap_ca_cert_path);
@@ -109,6 +116,12 @@ pub async fn prepare(
     )?);
     let mcp = mcp::setup::build(&runtime, &*env, dirs, &activation, None)?.map(Arc::new);
     let live = Live::new(mcp, auth);
+    if let Some(m) = metrics::get() {
+        let sampled = Arc::downgrade(&live);
+        m.set_sampler(Box::new(move || {
+            sampled.upgrade().map(|l| l.sample()).unwrap_or_default()
+        }));
+    }
     let reloader = Reloader::new(
         boot.clone(),
         dirs.clone(),
@@ -138,13 +151,50 @@ pub async fn prepare(
             "config loaded"
         );
         server::check_bindable(&listeners)?;
+        if let Some(scrape) = &scrape {
+            server::check_bindable(&[Listener {
+                scheme: "http",
+                addr: scrape.addr,
+            }])?;
+        }
     }
     Ok(Prepared {
         runtime,
         registry,
         listeners,
         live,
+        scrape,
     })
+}
+
+/// Reads `metrics.yml`: turns recording on when enabled and returns the scrape listener, if
+/// any, saying which in one line either way.
+fn metrics_setup(rt: &RuntimeConfig, env: &dyn Env) -> Result<Option<Scrape>, StartupError> {
+    let (config, file): (MetricsConfig, _) = rt.file(env, "metrics.yml")?;
+    let scrape = config.scrape(&file, &rt.server)?;
+    let push = config.push_keys_set();
+    if !push.is_empty() {
+        warn!(
+            file,
+            keys = ?push,
+            "metrics.yml push settings are not used: this gateway does not push metrics, Prometheus scrapes prometheusPort"
+        );
+    }
+    if !config.enabled {
+        info!(file, "metrics off (metrics.enabled: false)");
+        return Ok(None);
+    }
+    metrics::install();
+    match &scrape {
+        Some(s) => {
+            info!(file, addr = %s.addr, path = s.path, "metrics recorded; Prometheus scrape listener configured")
+        }
+        None => info!(
+            file,
+            "metrics recorded, no scrape listener (metrics.prometheusPort is 0)"
+        ),
+    }
+    Ok(scrape)
 }
 
 /// Checks the HTTPS certificate and key offline; files that will be downloaded into the
@@ -230,12 +280,14 @@ pub async fn lifecycle(
 }
 
 async fn start(prepared: &Prepared, admission: &Arc<Admission>) -> Result<Option<RegistryHandle>, StartupError> {
-    server::wait_bound(&prepared.listeners, BIND_TIMEOUT).await?;
-    let bound: Vec<String> = prepared
-        .listeners
-        .iter()
-        .map(|l| format!("{}://{}", l.scheme, l.addr))
-        .collect();
+    let mut listeners = prepared.listeners.clone();
+    // Logged as `metrics://addr`: plain HTTP, but not the MCP listener.
+    listeners.extend(prepared.scrape.iter().map(|s| Listener {
+        scheme: "metrics",
+        addr: s.addr,
+    }));
+    server::wait_bound(&listeners, BIND_TIMEOUT).await?;
+    let bound: Vec<String> = listeners.iter().map(|l| format!("{}://{}", l.scheme, l.addr)).collect();
     info!(event = milestone::LISTENERS_BOUND, listeners = ?bound, "listeners bound");
     let registry = match prepared.registry.clone() {
         None => {

@@ -11,6 +11,7 @@ pub mod config;
 pub mod handler;
 pub mod logging;
 pub mod mcp;
+pub mod metrics;
 pub mod registry;
 pub mod reload;
 pub mod server;

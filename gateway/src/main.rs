@@ -115,6 +115,7 @@ fn run(dirs: &ConfigDirs) -> anyhow::Result<i32> {
         |p| dirs.resolve(p),
         admission.clone(),
         prepared.live.clone(),
+        prepared.scrape.clone(),
     )?;
     let (stop, watch) = server::stop_switch();
     let exit = Arc::new(AtomicI32::new(0));

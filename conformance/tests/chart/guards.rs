@@ -77,6 +77,18 @@ fn https_without_tls() -> Value {
     json!({"autoscaling": {"enabled": true, "targetCPUUtilizationPercentage": null}}),
     "ERROR: autoscaling.enabled needs targetCPUUtilizationPercentage or targetMemoryUtilizationPercentage"
 )]
+#[case::metrics_port_is_a_listener_port(
+    json!({"bootstrap": {"values": {"metrics.prometheusPort": 8080}}}),
+    "ERROR: bootstrap.values metrics.prometheusPort 8080 is also a gateway listener port: give the scrape listener its own port"
+)]
+#[case::monitor_without_metrics(
+    json!({"bootstrap": {"values": {"metrics.enabled": false}}, "metrics": {"podMonitor": {"enabled": true}}}),
+    "ERROR: metrics.serviceMonitor / metrics.podMonitor is enabled but the gateway serves no metrics: set bootstrap.values metrics.prometheusPort (and metrics.enabled: true)"
+)]
+#[case::service_monitor_without_its_service(
+    json!({"metrics": {"service": {"enabled": false}, "serviceMonitor": {"enabled": true}}}),
+    "ERROR: metrics.serviceMonitor selects the metrics Service, but metrics.service.enabled is false: enable it, or use metrics.podMonitor"
+)]
 fn guard_rail_fails_the_render_with_its_message(#[case] values: Value, #[case] message: &str) {
     let error = common::render_err(&values);
     assert_eq!(error.fail_message(), Some(message), "{error}");
@@ -87,6 +99,8 @@ fn guard_rail_fails_the_render_with_its_message(#[case] values: Value, #[case] m
 #[case::pdb_with_autoscaling(json!({"replicas": 1, "podDisruptionBudget": {"enabled": true}, "autoscaling": {"enabled": true}}))]
 #[case::https_with_cache_paths(json!({"bootstrap": {"values": {"server.enableHttps": true,
     "server.tlsCertPath": "config-cache/tls.crt", "server.tlsKeyPath": "config-cache/tls.key"}}}))]
+#[case::metrics_on_its_own_port(json!({"bootstrap": {"values": {"metrics.prometheusPort": 9100}}}))]
+#[case::pod_monitor_without_the_metrics_service(json!({"metrics": {"service": {"enabled": false}, "podMonitor": {"enabled": true}}}))]
 fn the_way_out_named_by_a_guard_rail_works(#[case] values: Value) {
     common::render(&values);
 }

@@ -7,6 +7,7 @@ mod common;
 mod contract;
 mod gateway_api;
 mod guards;
+mod metrics;
 mod rules;
 mod scenarios;
 mod surfaces;

@@ -166,7 +166,11 @@ fn network_policy_admits_only_gateway_ports_and_lets_out_only_named_peers() {
         Some(vec!["Ingress".to_string(), "Egress".to_string()])
     );
     let ingress = spec.ingress.unwrap();
-    assert_eq!(ingress.len(), 1);
+    assert_eq!(
+        ingress.len(),
+        2,
+        "gateway ports, then the metrics port (tests/chart/metrics.rs)"
+    );
     let ports: Vec<_> = ingress[0].ports.iter().flatten().map(|p| p.port.clone()).collect();
     assert_eq!(ports, [Some(IntOrString::Int(8080))]);
     let from = ingress[0].from.as_ref().unwrap();

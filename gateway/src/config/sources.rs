@@ -35,6 +35,7 @@ const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../config-defaults/access-control.yml"),
     ),
     ("rule.yml", include_str!("../../config-defaults/rule.yml")),
+    ("metrics.yml", include_str!("../../config-defaults/metrics.yml")),
 ];
 
 /// The flat values map (`server.httpPort` -> 8080).

@@ -76,6 +76,7 @@ impl Source {
             let tool = Tool {
                 name: name.clone(),
                 backend_name: backend_name.to_string(),
+                backend: super::tools::origin(&self.url),
                 target: Target::Mcp {
                     url: self.url.clone(),
                     protocol: self.protocol,

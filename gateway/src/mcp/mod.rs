@@ -3,6 +3,7 @@
 
 pub mod aggregate;
 pub mod backend;
+mod call_record;
 pub mod client_address;
 pub mod config;
 pub mod forward;

@@ -5,28 +5,30 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use bytes::Bytes;
-use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use http::{HeaderMap, HeaderName, Method};
 use rmcp::model::{
     DiscoverResult, Implementation, InitializeResult, ProtocolVersion, ServerCapabilities, ToolsCapability,
 };
 use serde_json::value::RawValue;
-use tokio::sync::mpsc;
 
-use super::backend::{Backends, Call, CallError, LegacySessions};
+use super::backend::{Backends, LegacySessions};
 use super::client_address::ClientAddresses;
-use super::config::{BackendProtocol, Bridge, McpRouterConfig};
+use super::config::McpRouterConfig;
 use super::hosts::AllowedHosts;
-use super::limits::{Admission, Admitted, Refused};
+use super::limits::{Admission, Refused};
 use super::protocol::{self, Answer, Era, HEADER_PROTOCOL_VERSION, HEADER_SESSION_ID, Refusal};
-use super::replies::{answer, error_frame_raw, error_reply, sse_headers};
+use super::replies::{answer, error_reply};
 use super::sessions::{Full, Holder, Session, Sessions};
-use super::shape::{self, ClientEra};
-use super::tools::{Target, ToolTable};
+use super::tools::ToolTable;
 use super::wire::{self, CallParams, CommonParams, Incoming, ParseError};
-use super::{Body, McpError, Reply};
-use crate::auth::access::{AccessPolicy, Caller, ToolRef};
+use super::{McpError, Reply};
+use crate::auth::access::AccessPolicy;
 use crate::auth::principal::Principal;
+
+// tools/call and tools/list: a child module, so it reads the router's fields as they are.
+#[path = "tools_call.rs"]
+mod tools_call;
+use tools_call::Owner;
 
 /// A request as the router sees it (no Pingora types, so it tests without a server).
 pub struct HttpRequest<'a> {
@@ -157,6 +159,16 @@ impl Router {
                 sessions
             }
             None => Arc::new(Sessions::new(config.max_sessions, config.max_sessions_per_client, idle)),
+        }
+    }
+
+    /// Its gauges for a metrics scrape.
+    pub fn sample(&self) -> crate::metrics::Sampled {
+        let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        crate::metrics::Sampled {
+            sessions: count(self.sessions.len()),
+            bridge_callers: count(self.backends.bridge.callers()),
+            idle_backend_connections: count(self.backends.idle_connections()),
         }
     }
 
@@ -413,185 +425,6 @@ impl Router {
                 protocol::supported(&self.config),
             )),
             other => Err(McpError::MethodNotFound(other.to_string())),
-        }
-    }
-}
-
-/// Whose backend sessions a call uses.
-enum Owner {
-    /// The legacy frontend session's own.
-    Frontend(Arc<Session>),
-    /// The gateway's bridge sessions of this caller (stateless clients; anonymous ones share),
-    /// and its admission, held until the call ends (an SSE answer included).
-    Bridge(
-        Option<Arc<Principal>>,
-        #[expect(dead_code, reason = "held for its drop, which gives the places back")] Admitted<Holder>,
-    ),
-}
-
-impl Owner {
-    /// The era of the client the call answers: a frontend session is a legacy client's.
-    fn client_era(&self) -> ClientEra {
-        match self {
-            Self::Frontend(_) => ClientEra::Legacy,
-            Self::Bridge(..) => ClientEra::Stateless,
-        }
-    }
-}
-
-impl Router {
-    /// The tools/list answer frame for `request`'s caller: only the tools the access policy lets
-    /// it call (the precomputed list when there is no policy).
-    fn list(&self, id: &RawValue, stateless: bool, request: &HttpRequest<'_>) -> Bytes {
-        let tools = self.tools.load();
-        let Some(policy) = request.policy else {
-            return wire::result_frame(id, tools.list_json(stateless));
-        };
-        let caller = Caller {
-            principal: request.principal.as_deref(),
-            headers: request.headers,
-        };
-        let budget = policy.max_cel_evaluations();
-        let listed = tools.list_json_filtered(stateless, |i, tool| {
-            budget.is_none_or(|n| i < n)
-                && policy.visible(
-                    ToolRef {
-                        name: &tool.name,
-                        endpoint: &tool.endpoint,
-                    },
-                    caller,
-                )
-        });
-        wire::result_frame(id, &listed)
-    }
-
-    fn forwarded(&self, headers: &HeaderMap) -> Vec<(HeaderName, HeaderValue)> {
-        self.forward
-            .iter()
-            .flat_map(|name| headers.get_all(name).iter().map(move |v| (name.clone(), v.clone())))
-            .collect()
-    }
-
-    async fn tools_call(
-        self: &Arc<Self>,
-        id: &RawValue,
-        call: Option<CallParams<'_>>,
-        owner: Owner,
-        request: &HttpRequest<'_>,
-        mode: Answer,
-    ) -> Result<Reply, McpError> {
-        let headers = request.headers;
-        let call = call.ok_or_else(|| McpError::InvalidParams("tools/call needs params".into()))?;
-        let arguments = match call.arguments {
-            None => RawValue::from_string("{}".into()).map_err(|e| McpError::InvalidParams(e.to_string()))?,
-            Some(raw) if raw.get().trim_start().starts_with('{') => raw.to_owned(),
-            Some(_) => {
-                return Err(McpError::InvalidParams(format!(
-                    "arguments of '{}' must be an object",
-                    call.name
-                )));
-            }
-        };
-        let tools = self.tools.load();
-        let tool = tools
-            .get(&call.name)
-            .cloned()
-            .ok_or_else(|| McpError::InvalidParams(format!("unknown tool '{}'", call.name)))?;
-        if let Some(policy) = request.policy {
-            let caller = Caller {
-                principal: request.principal.as_deref(),
-                headers,
-            };
-            let tool_ref = ToolRef {
-                name: &tool.name,
-                endpoint: &tool.endpoint,
-            };
-            policy.authorize(tool_ref, caller, &arguments).map_err(|denied| {
-                tracing::info!(tool = %tool.name, caller = %request.principal.as_ref().map_or("anonymous".into(), |p| p.describe()), "tool call denied by access control");
-                McpError::AccessDenied(denied.to_string())
-            })?;
-        }
-        let legacy_backend = matches!(
-            tool.target,
-            Target::Mcp {
-                protocol: BackendProtocol::Legacy,
-                ..
-            }
-        );
-        let stateless_backend = matches!(
-            tool.target,
-            Target::Mcp {
-                protocol: BackendProtocol::Stateless,
-                ..
-            }
-        );
-        if matches!(owner, Owner::Bridge(..))
-            && legacy_backend
-            && self.config.protocols.stateless.stateless_to_legacy_bridge == Bridge::Reject
-        {
-            return Err(McpError::Backend {
-                tool: tool.name.clone(),
-                reason: "its backend speaks only the legacy era and statelessToLegacyBridge is reject".into(),
-            });
-        }
-        let forward = self.forwarded(headers);
-        let id = id.to_owned();
-        let router = self.clone();
-        let run = async move |notifications: Option<&mpsc::Sender<Bytes>>| {
-            let bridged;
-            let sessions: &LegacySessions = match &owner {
-                Owner::Frontend(session) => &session.backends,
-                // Stateless and HTTP backends keep no session: no table is looked up for them.
-                Owner::Bridge(..) if !legacy_backend => &router.no_sessions,
-                Owner::Bridge(caller, _) => {
-                    let key = caller.as_deref().map_or("", |p| p.binding.as_str());
-                    let (set, expired) = router.backends.bridge.for_caller(key);
-                    router.backends.close_sessions(expired);
-                    bridged = set;
-                    &bridged
-                }
-            };
-            let call = Call {
-                arguments: &arguments,
-                forward: &forward,
-                sessions,
-                notifications,
-                limited: matches!(owner, Owner::Bridge(..)) || stateless_backend,
-            };
-            match router.backends.call(&tool, call).await {
-                Ok(result) => wire::result_frame(&id, &shape::result(owner.client_era(), &result)),
-                Err(CallError::JsonRpc(error)) => error_frame_raw(&id, &error),
-                Err(CallError::Backend { failure, detail }) => {
-                    let incident = super::incident::new_id();
-                    tracing::warn!(tool = %tool.name, incident, detail, "tool call failed");
-                    let e = McpError::Backend {
-                        tool: tool.name.clone(),
-                        reason: format!("{} (incident {incident} in the gateway log)", failure.client_text()),
-                    };
-                    wire::error_frame(Some(&id), &e.to_error_data())
-                }
-            }
-        };
-        match mode {
-            Answer::Json => Ok(answer(&run(None).await, Answer::Json)),
-            Answer::Sse => {
-                let (tx, rx) = mpsc::channel(16);
-                tokio::spawn(async move {
-                    // A client that left stops the call: the backend request is dropped
-                    // (its connection closed) instead of running to the tool's timeout.
-                    tokio::select! {
-                        frame = run(Some(&tx)) => {
-                            let _ = tx.send(wire::sse_event(&frame)).await;
-                        }
-                        () = tx.closed() => tracing::debug!("SSE client left; tool call stopped"),
-                    }
-                });
-                Ok(Reply {
-                    status: 200,
-                    headers: sse_headers(),
-                    body: Body::Events(rx),
-                })
-            }
         }
     }
 }

@@ -23,30 +23,40 @@ pub enum ClientEra {
 /// The result kind every stateless result carries unless the backend said otherwise.
 const COMPLETE: &str = r#""complete""#;
 
-/// Only `resultType` of a result's top level; every other member is skipped without allocating.
+/// Only `resultType` and `isError` of a result's top level; every other member is skipped
+/// without allocating.
 #[derive(Deserialize)]
 struct Probe<'a> {
     #[serde(rename = "resultType", default, borrow)]
     result_type: Option<&'a RawValue>,
+    #[serde(rename = "isError", default, borrow)]
+    is_error: Option<&'a RawValue>,
 }
 
 /// `result` (a raw JSON object) as `era` expects it. A result that is not an object is passed on
 /// as it is: the client's own validation names it better than a rewrite would.
 pub fn result(era: ClientEra, result: &str) -> Cow<'_, str> {
+    shaped(era, result).0
+}
+
+/// [`result`], and whether the result says `"isError": true` (read in the same pass).
+pub fn shaped(era: ClientEra, result: &str) -> (Cow<'_, str>, bool) {
     let trimmed = result.trim();
     if !trimmed.starts_with('{') {
-        return Cow::Borrowed(result);
+        return (Cow::Borrowed(result), false);
     }
     let Ok(probe) = serde_json::from_str::<Probe>(trimmed) else {
-        return Cow::Borrowed(result);
+        return (Cow::Borrowed(result), false);
     };
-    match (era, probe.result_type) {
+    let is_error = probe.is_error.is_some_and(|v| v.get() == "true");
+    let shaped = match (era, probe.result_type) {
         (ClientEra::Stateless, None) => Cow::Owned(with_complete(trimmed)),
         (ClientEra::Legacy, Some(kind)) if kind.get() == COMPLETE => {
             without_result_type(trimmed).map_or(Cow::Borrowed(result), Cow::Owned)
         }
         _ => Cow::Borrowed(result),
-    }
+    };
+    (shaped, is_error)
 }
 
 /// `{"resultType":"complete", ...rest}`.
@@ -147,6 +157,17 @@ mod tests {
         assert_eq!(order.len(), 3);
         let legacy = r#"{"content":[]}"#;
         assert!(matches!(result(ClientEra::Legacy, legacy), Cow::Borrowed(_)));
+    }
+
+    #[rstest]
+    #[case::tool_error(r#"{"content":[],"isError":true}"#, true)]
+    #[case::spaced(r#"{"isError" : true, "content":[]}"#, true)]
+    #[case::not_error(r#"{"content":[],"isError":false}"#, false)]
+    #[case::nested_only(r#"{"structuredContent":{"isError":true},"content":[]}"#, false)]
+    #[case::in_a_string(r#"{"content":[{"type":"text","text":"\"isError\":true"}]}"#, false)]
+    fn is_error_is_read_from_the_top_level_only(#[case] raw: &str, #[case] expected: bool) {
+        assert_eq!(super::shaped(ClientEra::Stateless, raw).1, expected);
+        assert_eq!(super::shaped(ClientEra::Legacy, raw).1, expected);
     }
 
     #[rstest]

@@ -45,6 +45,14 @@ pub struct Tool {
     pub allow_private: bool,
     /// The key of its access-control rules: `endpoint`, else `<name>@call`.
     pub endpoint: String,
+    /// Its target's origin (`http://host:port`): the backend as metrics and the audit log name
+    /// it (no path or credentials).
+    pub backend: String,
+}
+
+/// A target URL's origin, the backend's name in metrics and the audit log.
+pub fn origin(url: &url::Url) -> String {
+    url.origin().ascii_serialization()
 }
 
 /// The endpoint key a tool without an explicit `endpoint` gets.
@@ -168,9 +176,13 @@ pub fn from_config(tool: &ToolConfig, url: url::Url, default_timeout: Duration) 
         input_schema: object(&tool.input_schema),
         output_schema: tool.output_schema.as_ref().map(object),
     };
+    let backend = match &target {
+        Target::Mcp { url, .. } | Target::Http { url, .. } => origin(url),
+    };
     let tool = Tool {
         name: tool.name.clone(),
         backend_name: tool.backend_name().to_string(),
+        backend,
         target,
         timeout: tool.timeout_ms().map_or(default_timeout, Duration::from_millis),
         allow_private: tool.allow_private_target(),
@@ -197,6 +209,7 @@ mod tests {
         let t = Tool {
             name: name.into(),
             backend_name: name.into(),
+            backend: origin(&url),
             target: Target::Mcp {
                 url,
                 protocol: BackendProtocol::Legacy,

@@ -91,10 +91,15 @@ pub(super) async fn run(settings: Settings, mut commands: mpsc::Receiver<Command
             Ok((socket, id)) => {
                 info!(event = milestone::REGISTERED, runtime_instance_id = %id, controller = %settings.ws_url, address = %settings.register.address, port = settings.register.port, "controller registered");
                 status.send_replace(Status::Registered(id));
+                set_connected(true);
                 let connected_at = Instant::now();
                 match serve(&settings, socket, id, &mut commands).await {
-                    End::Stop => break,
+                    End::Stop => {
+                        set_connected(false);
+                        break;
+                    }
                     End::Lost(reason) => {
+                        set_connected(false);
                         warn!(controller = %settings.ws_url, reason, "controller connection lost; reconnecting");
                         status.send_replace(Status::Reconnecting(reason));
                     }
@@ -113,6 +118,13 @@ pub(super) async fn run(settings: Settings, mut commands: mpsc::Receiver<Command
         }
     }
     status.send_replace(Status::Stopped);
+}
+
+/// The controller-connected gauge, when metrics are on.
+fn set_connected(connected: bool) {
+    if let Some(m) = crate::metrics::get() {
+        m.controller_connected(connected);
+    }
 }
 
 /// The largest message (and frame) taken from the controller. Its frames are JSON-RPC requests

@@ -46,6 +46,11 @@ impl Live {
         self.auth.load_full()
     }
 
+    /// The gauges a metrics scrape reads (zero without a router).
+    pub fn sample(&self) -> crate::metrics::Sampled {
+        self.router().map(|r| r.sample()).unwrap_or_default()
+    }
+
     /// The router's service in service.
     pub fn mcp_service(&self) -> Option<Arc<McpService>> {
         self.lock().service.clone()

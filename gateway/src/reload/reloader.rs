@@ -213,6 +213,9 @@ impl ModuleReload for Reloader {
             Ok(prepared) => prepared,
             Err((message, what)) => {
                 error!(reason = %message, modules = ?plan.reload, "reload failed: the new config {what}; nothing changed");
+                if let Some(m) = crate::metrics::get() {
+                    m.config_load("reload", "failed");
+                }
                 report
                     .failed
                     .extend(ReloadReport::all_failed(failing(requested, &plan), &message).failed);
@@ -229,6 +232,9 @@ impl ModuleReload for Reloader {
             self.live.install_router(router).await;
         }
         info!(modules = ?plan.reload, values = ?runtime.value_sources, "config reloaded");
+        if let Some(m) = crate::metrics::get() {
+            m.config_load("reload", "ok");
+        }
         report.reloaded.clone_from(&plan.reload);
         report.modules = plan.reload;
         Reloaded {

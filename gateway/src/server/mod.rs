@@ -21,6 +21,7 @@ pub use service::{Deadlines, Gateway};
 
 use crate::config::ServerConfig;
 use crate::config::files::non_blank;
+use crate::metrics::config::Scrape;
 
 /// A listener that cannot be set up.
 #[derive(Debug, thiserror::Error)]
@@ -117,6 +118,7 @@ pub fn build(
     resolve: impl Fn(&str) -> std::path::PathBuf,
     admission: Arc<Admission>,
     live: Arc<crate::reload::Live>,
+    scrape: Option<Scrape>,
 ) -> Result<Server, ServerError> {
     let conf = ServerConf {
         threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
@@ -148,6 +150,12 @@ pub fn build(
         service.add_tls_with_settings(&l.addr.to_string(), None, tls);
     }
     pingora.add_service(service);
+    if let (Some(scrape), Some(metrics)) = (scrape, crate::metrics::get()) {
+        let endpoint = crate::metrics::endpoint::Endpoint::new(scrape.path, metrics);
+        let mut service = Service::new("metrics".to_string(), endpoint);
+        service.add_tcp(&scrape.addr.to_string());
+        pingora.add_service(service);
+    }
     Ok(pingora)
 }
 

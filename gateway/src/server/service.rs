@@ -25,6 +25,7 @@ use super::admission::{Admission, Decision, InFlight};
 use crate::auth::principal::Principal;
 use crate::auth::{Auth, challenge};
 use crate::mcp::{Body, HttpRequest, McpError, Reply, Router};
+use crate::metrics::{self, Route};
 use crate::reload::Live;
 
 /// How long a client may take (server.yml): Pingora's own limits are per read (60 s) and
@@ -99,10 +100,18 @@ impl InService {
             .check(head.method.as_str(), head.uri.path(), self.mcp_path(), &head.headers)
             .await;
         match checked {
-            Ok(principal) => Ok(Ok(principal)),
+            Ok(principal) => {
+                if let Some(m) = metrics::get() {
+                    m.auth("allowed");
+                }
+                Ok(Ok(principal))
+            }
             Err(refusal) => {
                 let url = self.resource(session).map(|r| challenge::metadata_url(&r));
                 let answer = challenge::respond(&refusal, url.as_deref());
+                if let Some(m) = metrics::get() {
+                    m.auth(metrics::refusal_label(answer.status));
+                }
                 let mut header = ResponseHeader::build(answer.status, Some(answer.headers.len() + 3))?;
                 header.insert_header("content-type", "text/plain")?;
                 header.insert_header("content-length", answer.body.len().to_string())?;
@@ -313,20 +322,28 @@ async fn dispatch(
 }
 
 impl Gateway {
-    /// Answers one request: admission, `/health`, the metadata document, auth, then the route.
-    async fn serve(&self, session: &mut Session) -> Result<bool> {
+    /// Answers one request: admission, `/health`, the metadata document, auth, then the route;
+    /// `route` learns the request's route class as soon as it is known.
+    async fn serve(&self, session: &mut Session, route: &mut Route) -> Result<bool> {
         let (decision, in_flight) = self.admission.admit(session.req_header().uri.path());
         // Held until the answer is written, so a drain waits for it.
         let _in_flight: Option<InFlight> = in_flight;
         match decision {
-            Decision::Health => respond(session, 200, "text/plain", b"ok", false).await,
+            Decision::Health => {
+                *route = Route::Health;
+                respond(session, 200, "text/plain", b"ok", false).await
+            }
             Decision::Unavailable => respond(session, 503, "text/plain", b"gateway not ready\n", true).await,
             Decision::Admit => {
                 let modules = InService {
                     router: self.live.router(),
                     auth: self.live.auth(),
                 };
+                if modules.mcp_path() == Some(session.req_header().uri.path()) {
+                    *route = Route::Mcp;
+                }
                 if let Some(done) = modules.serve_metadata(session).await? {
+                    *route = Route::Metadata;
                     return Ok(done);
                 }
                 let Ok(principal) = modules.authenticate(session).await? else {
@@ -385,13 +402,19 @@ impl HttpServerApp for Gateway {
         if *shutdown.borrow() {
             session.set_keepalive(None);
         }
-        if let Err(e) = self.serve(&mut session).await {
+        let started = std::time::Instant::now();
+        let mut route = Route::Other;
+        if let Err(e) = self.serve(&mut session, &mut route).await {
             // Mostly a client that left mid-answer; an answer not yet begun becomes a 500.
             tracing::debug!(reason = %e, "request ended early");
             if session.response_written().is_none() {
                 let _ = session.respond_error(500).await;
             }
             session.set_keepalive(None);
+        }
+        if let Some(m) = metrics::get() {
+            let status = session.response_written().map_or(0, |h| h.status.as_u16());
+            m.http(route, status, started.elapsed());
         }
         let settings = HttpPersistentSettings::for_session(&session);
         match session.finish().await {

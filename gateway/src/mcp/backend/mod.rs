@@ -340,6 +340,11 @@ impl Backends {
         if allow_private { &self.open } else { &self.guarded }
     }
 
+    /// Idle keep-alive connections in both pools.
+    pub fn idle_connections(&self) -> usize {
+        self.guarded.idle_connections() + self.open.idle_connections()
+    }
+
     /// The answer size cap.
     pub fn max_response(&self) -> usize {
         self.max_response
