@@ -24,6 +24,7 @@ mod log_bootstrap;
 mod log_registration;
 mod mcp_tools_call;
 mod mcp_tools_list;
+mod metrics_exposed;
 mod pods_ready;
 mod probes;
 mod restart_cache;
@@ -57,6 +58,7 @@ pub static ALL: &[&Check] = &[
     &service_health::CHECK,
     &mcp_tools_list::CHECK,
     &mcp_tools_call::CHECK,
+    &metrics_exposed::CHECK,
     &config_reload::CHECK,
     &restart_cache::CHECK,
     &security_token_in_secret::CHECK,

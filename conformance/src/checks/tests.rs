@@ -193,3 +193,36 @@ mod reload_judges {
         );
     }
 }
+
+mod metrics_judges {
+    use super::super::metrics_exposed::judge;
+
+    const TYPE: &str = "# TYPE light_gateway_tool_calls_total counter\n";
+
+    fn text(ok: u32, other_tool: u32) -> String {
+        format!(
+            "{TYPE}light_gateway_tool_calls_total{{tool=\"echo_b\",backend=\"http://b:9000\",outcome=\"ok\"}} {ok}\n\
+             light_gateway_tool_calls_total{{tool=\"echo_b\",backend=\"http://b:9000\",outcome=\"backend_failed\"}} 9\n\
+             light_gateway_tool_calls_total{{tool=\"echo\",backend=\"http://a:9000\",outcome=\"ok\"}} {other_tool}\n"
+        )
+    }
+
+    #[test]
+    fn the_counter_must_rise_by_exactly_the_calls_made() {
+        assert_eq!(judge(&text(2, 0), &text(5, 0), "echo_b", 3).unwrap(), 3.0);
+        let short = judge(&text(2, 0), &text(4, 7), "echo_b", 3).unwrap_err().0;
+        assert!(short.contains("rose by 2"), "{short}");
+        let first_scrape_empty = judge(TYPE, &text(3, 0), "echo_b", 3);
+        assert!(first_scrape_empty.is_ok(), "a series absent before counts from 0");
+    }
+
+    #[test]
+    fn the_scrape_must_declare_the_counter() {
+        let untyped = text(3, 0).replace(TYPE, "");
+        let failure = judge("", &untyped, "echo_b", 3).unwrap_err().0;
+        assert!(
+            failure.contains("# TYPE light_gateway_tool_calls_total counter"),
+            "{failure}"
+        );
+    }
+}

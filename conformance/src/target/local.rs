@@ -132,7 +132,9 @@ impl LocalTarget {
         .await?;
 
         let port = free_port()?;
-        let overlay = overlay(&scenario.values, &config_server.main, &controller.main, port);
+        let mut overlay = overlay(&scenario.values, &config_server.main, &controller.main, port);
+        // The chart's default scrape port is fixed; gateways of parallel runs need their own.
+        overlay.insert("metrics.prometheusPort".into(), json!(free_port()?));
         let deployment = scenario.deploy(renderer, &scenario::bootstrap_overlay(overlay))?;
         let main = |name: &str| {
             backends[name]
@@ -162,6 +164,9 @@ impl LocalTarget {
                 .iter()
                 .filter_map(|(name, b)| Some((name.clone(), b.fixture.as_ref()?.admin.clone())))
                 .collect(),
+            metrics: super::metrics_listener(&deployment)
+                .map(|(port, path)| super::metrics_url(port, &path))
+                .transpose()?,
         };
         let target = Self {
             work,

@@ -83,6 +83,8 @@ pub struct Endpoints {
     pub key_service_admin: url::Url,
     /// Each MCP backend's instance name and admin API.
     pub backends: Vec<(String, url::Url)>,
+    /// The gateway's Prometheus scrape URL (port and path), when the deployment serves one.
+    pub metrics: Option<url::Url>,
 }
 
 impl Endpoints {
@@ -265,6 +267,32 @@ pub(crate) fn mcp_path(deployment: &Deployment) -> String {
         .and_then(Value::as_str)
         .unwrap_or("/mcp")
         .to_string()
+}
+
+/// The scrape listener the deployment's bootstrap values ask for: (port, path); `None` when
+/// `metrics.enabled` is false or `metrics.prometheusPort` is 0 or absent (the gateway's
+/// defaults, README "Metrics").
+pub(crate) fn metrics_listener(deployment: &Deployment) -> Option<(u16, String)> {
+    let values = &deployment.bootstrap_values;
+    if values.get("metrics.enabled").and_then(Value::as_bool) == Some(false) {
+        return None;
+    }
+    let port = values
+        .get("metrics.prometheusPort")
+        .and_then(Value::as_u64)
+        .and_then(|p| u16::try_from(p).ok())
+        .filter(|p| *p != 0)?;
+    let path = values
+        .get("metrics.prometheusPath")
+        .and_then(Value::as_str)
+        .unwrap_or("/metrics");
+    Some((port, path.to_string()))
+}
+
+/// `http://127.0.0.1:<port><path>`: the scrape URL on a published or forwarded port.
+pub(crate) fn metrics_url(port: u16, path: &str) -> Result<url::Url, TargetError> {
+    url::Url::parse(&format!("http://127.0.0.1:{port}{path}"))
+        .map_err(|e| TargetError::operation("forming the metrics URL", e))
 }
 
 /// Whether the deployment keeps its cache on a PersistentVolumeClaim.

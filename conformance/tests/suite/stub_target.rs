@@ -44,6 +44,7 @@ impl Target for StubTarget {
             controller_admin: origin.clone(),
             key_service_admin: origin,
             backends: vec![],
+            metrics: None,
         }
     }
     async fn gateway_logs(&self) -> Result<String, TargetError> {

@@ -43,7 +43,9 @@ impl DockerTarget {
             network: &self.run,
             labels: &labels,
             user: self.user.clone(),
-            publish: (self.gateway_port, self.deployment.identity.port),
+            publish: std::iter::once((self.gateway_port, self.deployment.identity.port))
+                .chain(self.metrics_port)
+                .collect(),
             backings: &backings,
             env_names: config.env.iter().map(|(name, _)| name.as_str()).collect(),
         };

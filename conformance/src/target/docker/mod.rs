@@ -113,6 +113,8 @@ pub struct DockerTarget {
     gateway: String,
     /// The 127.0.0.1 port the gateway's port is published on.
     gateway_port: u16,
+    /// (127.0.0.1 port, container port) of the metrics listener, when there is one.
+    metrics_port: Option<(u16, u16)>,
     fixtures_image: String,
     fixtures: Vec<Fixture>,
     endpoints: Endpoints,
@@ -178,6 +180,11 @@ impl DockerTarget {
         let run = format!("lgc-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
         let id = &deployment.identity;
         let gateway_port = ports.next()?;
+        let metrics = super::metrics_listener(&deployment);
+        let metrics_port = match &metrics {
+            Some((container, _)) => Some((ports.next()?, *container)),
+            None => None,
+        };
         // Released just before the containers publish them.
         drop(ports);
         let gateway_url = url::Url::parse(&format!("{}://127.0.0.1:{gateway_port}", id.protocol))
@@ -194,6 +201,10 @@ impl DockerTarget {
                 .filter(|f| f.backend)
                 .map(|f| Ok((f.name.clone(), f.admin_url()?)))
                 .collect::<Result<_, TargetError>>()?,
+            metrics: match (&metrics, metrics_port) {
+                (Some((_, path)), Some((host, _))) => Some(super::metrics_url(host, path)?),
+                _ => None,
+            },
         };
         let timeouts = Timeouts::default();
         let target = Self {
@@ -207,6 +218,7 @@ impl DockerTarget {
             spec,
             user,
             gateway_port,
+            metrics_port,
             fixtures_image: images.fixtures,
             fixtures,
             endpoints,

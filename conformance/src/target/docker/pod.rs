@@ -236,8 +236,9 @@ pub(super) struct Run<'a> {
     pub(super) labels: &'a [String],
     /// `--user`, from [`GatewaySpec::docker_user`].
     pub(super) user: Option<String>,
-    /// `(host port on 127.0.0.1, container port)`.
-    pub(super) publish: (u16, u16),
+    /// Each `(host port on 127.0.0.1, container port)`: the gateway's listener, then the
+    /// metrics port when there is one.
+    pub(super) publish: Vec<(u16, u16)>,
     /// Each of the spec's mounts, in order, as made.
     pub(super) backings: &'a [Backing],
     /// Env variable names; their values come from the CLI's environment.
@@ -257,8 +258,12 @@ pub(super) fn run_args(spec: &GatewaySpec, run: &Run<'_>) -> Result<Vec<String>,
         format!("--name={}", run.name),
         format!("--network={}", run.network),
         format!("--network-alias={}", run.name),
-        format!("--publish=127.0.0.1:{}:{}", run.publish.0, run.publish.1),
     ];
+    args.extend(
+        run.publish
+            .iter()
+            .map(|(host, container)| format!("--publish=127.0.0.1:{host}:{container}")),
+    );
     args.extend(run.labels.iter().map(|l| format!("--label={l}")));
     if let Some(user) = &run.user {
         args.push(format!("--user={user}"));
@@ -383,7 +388,7 @@ volumes:
             network: "lgc-0123abcd",
             labels,
             user: Some("999:999".into()),
-            publish: (40123, 8080),
+            publish: vec![(40123, 8080)],
             backings,
             env_names: vec!["LIGHT_PORTAL_AUTHORIZATION", "RUST_LOG"],
         }

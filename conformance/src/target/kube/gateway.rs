@@ -64,29 +64,40 @@ pub(super) fn gateway_of(deployment: &Deployment) -> Result<Gateway, TargetError
         .rendered
         .all("Service")
         .map_err(|e| TargetError::operation("reading the rendered Service", e))?;
-    // The Service selecting the gateway pods (the chart renders one).
-    let service = services
+    // The Service selecting the gateway pods that carries the gateway's listener (the chart's
+    // metrics Service selects them too, with only the metrics port); failing a port match, the
+    // first selecting Service's first port.
+    let selecting: Vec<&Service> = services
         .iter()
-        .find(|s| {
+        .filter(|s| {
             s.spec
                 .as_ref()
                 .and_then(|spec| spec.selector.as_ref())
                 .is_some_and(|selector| selector.iter().all(|(k, v)| labels.get(k) == Some(v)))
         })
-        .and_then(|s| {
-            let ports = s.spec.as_ref()?.ports.clone().unwrap_or_default();
-            let port = ports
-                .iter()
-                .find(|p| p.name.as_deref() == Some(identity.protocol.as_str()))
-                .or_else(|| ports.iter().find(|p| p.port == i32::from(identity.port)))
-                .or(ports.first())?;
-            Some(ServiceRef {
-                namespace: deployment.release.namespace.clone(),
-                name: s.metadata.name.clone()?,
-                port: port.name.clone().unwrap_or_else(|| port.port.to_string()),
-                https: identity.protocol == "https",
-            })
-        });
+        .collect();
+    let ports_of = |s: &Service| s.spec.as_ref().and_then(|spec| spec.ports.clone()).unwrap_or_default();
+    let matching = selecting.iter().find_map(|s| {
+        let ports = ports_of(s);
+        let port = ports
+            .iter()
+            .find(|p| p.name.as_deref() == Some(identity.protocol.as_str()))
+            .or_else(|| ports.iter().find(|p| p.port == i32::from(identity.port)))?
+            .clone();
+        Some((*s, port))
+    });
+    let chosen = matching.or_else(|| {
+        let s = selecting.first()?;
+        Some((*s, ports_of(s).first()?.clone()))
+    });
+    let service = chosen.and_then(|(s, port)| {
+        Some(ServiceRef {
+            namespace: deployment.release.namespace.clone(),
+            name: s.metadata.name.clone()?,
+            port: port.name.clone().unwrap_or_else(|| port.port.to_string()),
+            https: identity.protocol == "https",
+        })
+    });
     Ok(Gateway {
         namespace: deployment.release.namespace.clone(),
         deployment: name,

@@ -146,6 +146,18 @@ pub(super) async fn start_forwards(
     .await?;
     let gateway_url = gateway_forward.url(&gateway.protocol)?;
     let mut forwards = vec![gateway_forward];
+    let metrics = match crate::target::metrics_listener(deployment) {
+        Some((port, path)) => {
+            let pods: Api<Pod> = Api::namespaced(client.clone(), &gateway.namespace);
+            let forward =
+                Forward::start(pods, PodChoice::Current(current.clone()), port, "the gateway's metrics").await?;
+            let mut url = forward.url("http")?;
+            url.set_path(&path);
+            forwards.push(forward);
+            Some(url)
+        }
+        None => None,
+    };
     let mut admin = Vec::new();
     for fixture in fixtures {
         let pods: Api<Pod> = Api::namespaced(client.clone(), &fixture.namespace);
@@ -176,6 +188,7 @@ pub(super) async fn start_forwards(
             .filter(|(name, _)| BACKENDS.iter().any(|b| b.instance == name))
             .cloned()
             .collect(),
+        metrics,
     };
     Ok((forwards, endpoints))
 }

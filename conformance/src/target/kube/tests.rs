@@ -228,6 +228,7 @@ fn target(client: kube::Client, gateway: url::Url, values: Value) -> (KubeTarget
             controller_admin: unused.clone(),
             key_service_admin: unused,
             backends: Vec::new(),
+            metrics: None,
         },
         current: Arc::new(RwLock::new("gw-old-1".into())),
         forwards: Vec::new(),
