@@ -6,11 +6,9 @@ mod support;
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
-use support::mcp::deploy;
+use serde_json::Value;
+use support::mcp::{deploy, stateless_call};
 use support::*;
-
-const BOTH: &str = "application/json, text/event-stream";
 
 /// The value of the series `series` (name and labels exactly as printed), 0 when absent.
 fn value(text: &str, series: &str) -> f64 {
@@ -26,15 +24,7 @@ fn scrape(port: u16) -> String {
 }
 
 fn call(url: &str, tool: &str) -> Value {
-    let body = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": tool, "arguments": {}}});
-    let response = client()
-        .post(url)
-        .header("content-type", "application/json")
-        .header("accept", BOTH)
-        .header("mcp-protocol-version", "2026-07-28")
-        .header("mcp-method", "tools/call")
-        .header("mcp-name", tool)
-        .body(body.to_string())
+    let response = stateless_call(&client(), url, tool)
         .send()
         .expect("tools/call answered");
     response.json().unwrap_or(Value::Null)

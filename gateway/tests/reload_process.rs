@@ -10,7 +10,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::mcp::{HANDLERS, mcp_server};
+use support::mcp::{HANDLERS, mcp_server, stateless_call};
 use support::*;
 
 const BOTH: &str = "application/json, text/event-stream";
@@ -160,15 +160,7 @@ impl Load {
             let mut failures = Vec::new();
             let http = client();
             while !stop2.load(Ordering::Relaxed) {
-                let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": tool, "arguments": {}}});
-                let answer = http
-                    .post(&url)
-                    .header("content-type", "application/json")
-                    .header("accept", BOTH)
-                    .header("mcp-protocol-version", "2026-07-28")
-                    .header("mcp-method", "tools/call")
-                    .header("mcp-name", tool)
-                    .body(body.to_string())
+                let answer = stateless_call(&http, &url, tool)
                     .send()
                     .map_err(|e| e.to_string())
                     .and_then(|r| {

@@ -33,6 +33,8 @@ const SECRET_KEY_ENDINGS: &[&str] = &[
     "keypath",
     "keypass",
     "storepass",
+    // metrics.yml's push password (upstream's `serverPass`).
+    "serverpass",
     "credential",
     "credentials",
 ];
@@ -55,6 +57,7 @@ pub const FILES: &[ConfigFileKind] = &[
     ConfigFileKind::framework("light-pingora/basic-auth", "basic-auth"),
     ConfigFileKind::framework("light-pingora/access-control", "access-control"),
     ConfigFileKind::framework("light-pingora/rule", "rule"),
+    ConfigFileKind::framework("light-pingora/metrics", "metrics"),
 ];
 
 /// One config file the gateway runs with, as a module.
@@ -309,6 +312,7 @@ mod tests {
     #[case("clientKeyPath", true)]
     #[case("keyStorePass", true)]
     #[case("privateKey", true)]
+    #[case("serverPass", true)]
     #[case("serviceId", false)]
     #[case("caCertPath", false)]
     #[case("portalUrl", false)]

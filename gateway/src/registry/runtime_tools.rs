@@ -488,6 +488,7 @@ fn module(kind: ConfigFileKind, doc: Option<&Value>, config: &ConfigSnapshot, ac
         "basic-auth" => activation.uses_any(BASIC_IDS) || unified_uses("basic"),
         "access-control" => flag(doc, "enabled") == Some(true),
         "rule" => flag(config.config("access-control"), "enabled") == Some(true),
+        "metrics" => flag(doc, "enabled") != Some(false),
         _ => true,
     };
     Module {

@@ -269,6 +269,10 @@ mod tests {
             .collect();
         assert!(skipped.contains(&("light-runtime/server", REQUIRES_RESTART)));
         assert!(skipped.contains(&("light-client/client", REQUIRES_RESTART)));
+        assert!(
+            skipped.contains(&("light-pingora/metrics", REQUIRES_RESTART)),
+            "its listener is bound at startup"
+        );
         assert!(skipped.contains(&(LOGGING_MODULE_ID, RELOAD_NOT_IMPLEMENTED)));
         assert!(plan.failed.is_empty());
     }

@@ -41,6 +41,18 @@ pub fn raw_sse_call(tool: &str, arguments: &str, close: bool) -> String {
     )
 }
 
+/// A stateless (2026-07-28) tools/call of `tool` with no arguments, JSON or SSE accepted.
+pub fn stateless_call(http: &reqwest::blocking::Client, url: &str, tool: &str) -> reqwest::blocking::RequestBuilder {
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": tool, "arguments": {}}});
+    http.post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", tool)
+        .body(body.to_string())
+}
+
 /// The incident id in a client-facing failure message.
 pub fn incident_of(message: &str) -> &str {
     let start = message.find("incident ").expect("no incident id") + "incident ".len();
