@@ -1,7 +1,8 @@
 //! Upstream's handler model (`handler.yml`): which handlers run for a path and method.
 //! This gateway implements `mcp` and the auth handlers (`jwt`/`security`, `unified-security`,
-//! `apikey`, `basic-auth`, `access-control`); observability handlers it does not implement are
-//! skipped with a warning; security, traffic, header and audit handlers it does not implement
+//! `apikey`, `basic-auth`, `access-control`); `metrics` and `correlation` run for every request
+//! when their own files say so; observability handlers it does not implement are skipped with a
+//! warning; security, traffic, header and audit handlers it does not implement
 //! are refused, so a config never silently loses authentication, routing, header rules or its
 //! audit trail.
 
@@ -29,8 +30,15 @@ const IMPLEMENTED: &[&str] = &[
     "access-control",
 ];
 
+/// Upstream handlers this gateway runs for every request whatever the chains say, each turned
+/// on by its own file (README, "Metrics" and "Audit log").
+const BY_FILE: &[(&str, &str)] = &[
+    ("metrics", "metrics.yml enabled and prometheusPort"),
+    ("correlation", "correlation.yml enabled"),
+];
+
 /// Handlers upstream knows that only observe: skipped here with a warning.
-const SKIPPED: &[&str] = &["exception", "metrics", "correlation"];
+const SKIPPED: &[&str] = &["exception"];
 
 /// Handlers upstream knows that change security, routing, headers or the audit trail: refused
 /// until implemented (`header` rewrites what backends and clients see; `audit` is a record
@@ -182,13 +190,12 @@ fn check_known(label: &str, key: &str, id: &str) -> Result<(), ConfigError> {
     if IMPLEMENTED.contains(&id) {
         return Ok(());
     }
-    if id == "metrics" {
-        // Upstream's metrics handler pushes per request; here metrics.yml alone decides, for
-        // every request, whatever the chains say.
+    if let Some((_, decided_by)) = BY_FILE.iter().find(|(handler, _)| *handler == id) {
         tracing::info!(
             handler = id,
             file = label,
-            "handler 'metrics' needs no chain entry here: metrics.yml enabled/prometheusPort decide (README, \"Metrics\")"
+            decided_by,
+            "handler needs no chain entry here: its own file turns it on for every MCP request"
         );
         return Ok(());
     }
@@ -262,7 +269,8 @@ fn expand_item(
             format!("'{item}' is neither a chain nor a handler listed in handlers"),
         ));
     }
-    if !SKIPPED.contains(&id) {
+    // Skipped handlers and those their own file runs take no place in the chain.
+    if !SKIPPED.contains(&id) && !BY_FILE.iter().any(|(handler, _)| *handler == id) {
         out.push(id.to_string());
     }
     Ok(())

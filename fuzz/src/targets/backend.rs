@@ -134,6 +134,7 @@ pub fn backend_reply(data: &[u8]) {
             authority: Some("localhost"),
             principal: None,
             policy: None,
+            correlation: Default::default(),
         }));
         assert_eq!(reply.status, 200, "a tools/call is answered in a 200, failed or not");
         let messages = messages(reply);

@@ -291,6 +291,7 @@ pub fn mcp_request(data: &[u8]) {
             authority,
             principal: None,
             policy: None,
+            correlation: Default::default(),
         }));
         if let Some((_, id)) = reply.headers.iter().find(|(name, _)| name == HEADER_SESSION_ID) {
             session = Some(id.clone());

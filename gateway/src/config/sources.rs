@@ -36,6 +36,8 @@ const EMBEDDED: &[(&str, &str)] = &[
     ),
     ("rule.yml", include_str!("../../config-defaults/rule.yml")),
     ("metrics.yml", include_str!("../../config-defaults/metrics.yml")),
+    ("correlation.yml", include_str!("../../config-defaults/correlation.yml")),
+    ("mcp-audit.yml", include_str!("../../config-defaults/mcp-audit.yml")),
 ];
 
 /// The flat values map (`server.httpPort` -> 8080).

@@ -1,17 +1,26 @@
-//! What one tools/call leaves behind: its count and latency in the metrics. Every exit of the
-//! call finishes its record once; a call dropped unfinished (the client left) counts as
-//! cancelled.
+//! What one tools/call leaves behind: its count and latency in the metrics, and its audit line.
+//! Every exit of the call finishes its record once; a call dropped unfinished (the client left)
+//! is recorded as cancelled.
 
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
+use serde_json::value::RawValue;
+use serde_json::{Map, Value, json};
+
+use super::audit::{self, AuditConfig};
+use super::correlation::CorrelationConfig;
+use super::router::HttpRequest;
 use super::tools::Tool;
+use crate::auth::principal::Principal;
 use crate::metrics::{self, CallOutcome};
 
 /// The tool name counted for a call naming no configured tool: MCP tool names cannot contain
 /// parentheses, so it never meets a real one.
 const UNKNOWN_TOOL: &str = "(unknown)";
+/// How much of a requested tool name an audit line keeps.
+const MAX_AUDITED_NAME: usize = 128;
 
 /// One tools/call in progress.
 pub(super) struct CallRecord {
@@ -19,21 +28,67 @@ pub(super) struct CallRecord {
     /// The tool once known, for the drop of an unfinished call.
     tool: OnceLock<(String, String)>,
     finished: AtomicBool,
+    audit: Option<Audit>,
+}
+
+/// What the audit line of the call needs besides the tool and outcome.
+struct Audit {
+    config: Arc<AuditConfig>,
+    fields: Arc<CorrelationConfig>,
+    time: String,
+    correlation: Option<String>,
+    traceability: Option<String>,
+    request_id: Box<RawValue>,
+    principal: Option<Arc<Principal>>,
+    requested: OnceLock<String>,
+    arguments: OnceLock<Value>,
 }
 
 impl CallRecord {
-    /// Starts the clock.
-    pub(super) fn start() -> Self {
+    /// Starts the clock for `request`'s call with JSON-RPC id `id`.
+    pub(super) fn start(
+        audit: &Arc<AuditConfig>,
+        fields: &Arc<CorrelationConfig>,
+        request: &HttpRequest<'_>,
+        id: &RawValue,
+    ) -> Self {
+        let audit = audit.enabled.then(|| Audit {
+            config: audit.clone(),
+            fields: fields.clone(),
+            time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            correlation: request.correlation.id.clone(),
+            traceability: request.correlation.traceability.clone(),
+            request_id: id.to_owned(),
+            principal: request.principal.clone(),
+            requested: OnceLock::new(),
+            arguments: OnceLock::new(),
+        });
         Self {
             started: Instant::now(),
             tool: OnceLock::new(),
             finished: AtomicBool::new(false),
+            audit,
+        }
+    }
+
+    /// Notes the tool name the client asked for (the audit line keeps it even when unknown).
+    pub(super) fn requested(&self, name: &str) {
+        if let Some(audit) = &self.audit {
+            let _ = audit.requested.set(name.chars().take(MAX_AUDITED_NAME).collect());
+        }
+    }
+
+    /// Notes the call's arguments, when the audit log keeps them (masked).
+    pub(super) fn arguments(&self, raw: &RawValue) {
+        if let Some(audit) = self.audit.as_ref().filter(|a| a.config.log_arguments) {
+            let value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
+            let _ = audit.arguments.set(audit.config.masked(value));
         }
     }
 
     /// Notes the tool the call reaches, so a call cut short still names it.
     pub(super) fn reaching(&self, tool: &Tool) {
-        if metrics::get().is_some() {
+        if metrics::get().is_some() || self.audit.is_some() {
             let _ = self.tool.set((tool.name.clone(), tool.backend.clone()));
         }
     }
@@ -43,10 +98,54 @@ impl CallRecord {
         if self.finished.swap(true, Ordering::Relaxed) {
             return;
         }
+        self.record(tool.map(|t| (t.name.as_str(), t.backend.as_str())), outcome);
+    }
+
+    fn record(&self, tool: Option<(&str, &str)>, outcome: CallOutcome) {
+        let took = self.started.elapsed();
         if let Some(m) = metrics::get() {
-            let (name, backend) = tool.map_or((UNKNOWN_TOOL, ""), |t| (t.name.as_str(), t.backend.as_str()));
-            m.tool_call(name, backend, outcome, self.started.elapsed());
+            let (name, backend) = tool.unwrap_or((UNKNOWN_TOOL, ""));
+            m.tool_call(name, backend, outcome, took);
         }
+        let Some(audit) = &self.audit else {
+            return;
+        };
+        let mut line = Map::new();
+        line.insert("log".into(), json!("audit"));
+        line.insert("event".into(), json!("tools/call"));
+        line.insert("time".into(), json!(audit.time));
+        if let Some(id) = &audit.correlation {
+            line.insert(audit.fields.correlation_mdc_field.clone(), json!(id));
+        }
+        if let Some(id) = &audit.traceability {
+            line.insert(audit.fields.traceability_mdc_field.clone(), json!(id));
+        }
+        let request_id = serde_json::from_str(audit.request_id.get()).unwrap_or(Value::Null);
+        line.insert("requestId".into(), request_id);
+        if let Some(p) = &audit.principal {
+            let mut who = Map::new();
+            for (key, value) in [("user", &p.user_id), ("client", &p.client_id), ("issuer", &p.issuer)] {
+                if let Some(value) = value {
+                    who.insert(key.into(), json!(value));
+                }
+            }
+            line.insert("principal".into(), Value::Object(who));
+        }
+        let (name, backend) = match tool {
+            Some((name, backend)) => (json!(name), json!(backend)),
+            None => (json!(audit.requested.get()), Value::Null),
+        };
+        line.insert("tool".into(), name);
+        line.insert("backend".into(), backend);
+        line.insert("outcome".into(), json!(outcome.label()));
+        line.insert(
+            "latencyMs".into(),
+            json!((took.as_secs_f64() * 1_000_000.0).round() / 1000.0),
+        );
+        if let Some(arguments) = audit.arguments.get() {
+            line.insert("arguments".into(), arguments.clone());
+        }
+        audit::emit(&line);
     }
 }
 
@@ -55,8 +154,8 @@ impl Drop for CallRecord {
         if self.finished.load(Ordering::Relaxed) {
             return;
         }
-        if let (Some(m), Some((name, backend))) = (metrics::get(), self.tool.get()) {
-            m.tool_call(name, backend, CallOutcome::Cancelled, self.started.elapsed());
+        if let Some((name, backend)) = self.tool.get() {
+            self.record(Some((name, backend)), CallOutcome::Cancelled);
         }
     }
 }

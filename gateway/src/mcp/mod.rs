@@ -2,10 +2,12 @@
 //! tools/call to MCP and HTTP backends. Design notes: `README.md` in this folder.
 
 pub mod aggregate;
+mod audit;
 pub mod backend;
 mod call_record;
 pub mod client_address;
 pub mod config;
+pub mod correlation;
 pub mod forward;
 pub mod hosts;
 pub mod incident;
@@ -111,11 +113,20 @@ impl McpError {
 
     /// The JSON-RPC error object.
     pub fn to_error_data(&self) -> ErrorData {
+        self.to_error_data_for(None)
+    }
+
+    /// [`McpError::to_error_data`] with the request's correlation id in `data.correlationId`.
+    pub fn to_error_data_for(&self, correlation: Option<&str>) -> ErrorData {
         let (_, code) = self.status_and_code();
-        let data = match self {
+        let mut data = match self {
             Self::UnsupportedVersion(_, supported) => Some(serde_json::json!({ "supported": supported })),
             _ => None,
         };
+        if let Some(id) = correlation {
+            let object = data.get_or_insert_with(|| serde_json::json!({}));
+            object["correlationId"] = serde_json::Value::String(id.to_string());
+        }
         ErrorData::new(code, self.to_string(), data)
     }
 }

@@ -41,9 +41,16 @@ pub(super) fn answer(frame: &Bytes, mode: Answer) -> Reply {
     }
 }
 
-/// An error answer: JSON when the status is not 200 (SSE carries only successful streams).
-pub(super) fn error_reply(status: u16, id: Option<&RawValue>, error: &McpError, mode: Answer) -> Reply {
-    let frame = wire::error_frame(id, &error.to_error_data());
+/// An error answer: JSON when the status is not 200 (SSE carries only successful streams);
+/// `correlation` goes into `error.data.correlationId`.
+pub(super) fn error_reply(
+    status: u16,
+    id: Option<&RawValue>,
+    error: &McpError,
+    mode: Answer,
+    correlation: Option<&str>,
+) -> Reply {
+    let frame = wire::error_frame(id, &error.to_error_data_for(correlation));
     let mut reply = answer(&frame, if status == 200 { mode } else { Answer::Json });
     reply.status = status;
     reply

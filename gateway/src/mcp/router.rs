@@ -11,9 +11,11 @@ use rmcp::model::{
 };
 use serde_json::value::RawValue;
 
+use super::audit::AuditConfig;
 use super::backend::{Backends, LegacySessions};
 use super::client_address::ClientAddresses;
 use super::config::McpRouterConfig;
+use super::correlation::{Correlation, CorrelationConfig};
 use super::hosts::AllowedHosts;
 use super::limits::{Admission, Refused};
 use super::protocol::{self, Answer, Era, HEADER_PROTOCOL_VERSION, HEADER_SESSION_ID, Refusal};
@@ -48,6 +50,9 @@ pub struct HttpRequest<'a> {
     /// The per-tool access policy, when access control is on. It comes with the request (from
     /// the auth handlers that admitted it) so a reload of either side never mixes the two.
     pub policy: Option<&'a AccessPolicy>,
+    /// Its correlation ids: the router fills them in ([`Router::handle`]), the caller leaves the
+    /// default.
+    pub correlation: Correlation,
 }
 
 impl HttpRequest<'_> {
@@ -90,6 +95,10 @@ pub struct Router {
     hosts: AllowedHosts,
     /// `trustedProxies`: whose address a client's limits count against.
     clients: ClientAddresses,
+    /// `correlation.yml`.
+    correlation: Arc<CorrelationConfig>,
+    /// `mcp-audit.yml`.
+    audit: Arc<AuditConfig>,
 }
 
 /// rmcp's version type from a configured (validated) version string.
@@ -140,7 +149,23 @@ impl Router {
             admission,
             hosts,
             clients,
+            correlation: Arc::default(),
+            // No audit lines until a config asks for them: a router built without one (tests,
+            // fuzzing) must not write to standard output.
+            audit: Arc::new(AuditConfig {
+                enabled: false,
+                ..AuditConfig::default()
+            }),
         })
+    }
+
+    /// The router with `correlation.yml` and `mcp-audit.yml` (until then: correlation's
+    /// defaults and no audit lines).
+    #[must_use]
+    pub fn with_observability(mut self, correlation: CorrelationConfig, audit: AuditConfig) -> Self {
+        self.correlation = Arc::new(correlation);
+        self.audit = Arc::new(audit);
+        self
     }
 
     /// The config.
@@ -172,14 +197,23 @@ impl Router {
         }
     }
 
-    /// Answers one HTTP request on the MCP path.
-    pub async fn handle(self: &Arc<Self>, request: HttpRequest<'_>) -> Reply {
+    /// Answers one HTTP request on the MCP path, with its correlation ids.
+    pub async fn handle(self: &Arc<Self>, mut request: HttpRequest<'_>) -> Reply {
+        request.correlation = Correlation::of(&self.correlation, request.headers);
+        let headers: Vec<_> = request.correlation.reply_headers().collect();
+        let mut reply = self.answer(request).await;
+        reply.headers.extend(headers);
+        reply
+    }
+
+    async fn answer(self: &Arc<Self>, request: HttpRequest<'_>) -> Reply {
         if !self.hosts.allow(request.authority) {
             return error_reply(
                 403,
                 None,
                 &McpError::InvalidRequest("Host is not in allowedHosts".into()),
                 Answer::Json,
+                request.correlation.id.as_deref(),
             );
         }
         if !protocol::origin_allowed(&self.config, request.headers) {
@@ -188,11 +222,16 @@ impl Router {
                 None,
                 &McpError::InvalidRequest("Origin is not in originAllowlist".into()),
                 Answer::Json,
+                request.correlation.id.as_deref(),
             );
         }
         match *request.method {
             Method::POST => self.post(request).await,
-            Method::DELETE => self.delete(request.headers, &request.holder(&self.clients)),
+            Method::DELETE => self.delete(
+                request.headers,
+                &request.holder(&self.clients),
+                request.correlation.id.as_deref(),
+            ),
             _ => {
                 let mut reply = Reply::empty(405);
                 reply.headers.push((http::header::ALLOW, "POST, DELETE".into()));
@@ -201,20 +240,26 @@ impl Router {
         }
     }
 
-    fn delete(&self, headers: &HeaderMap, holder: &Holder) -> Reply {
+    fn delete(&self, headers: &HeaderMap, holder: &Holder, correlation: Option<&str>) -> Reply {
         let Some(id) = headers.get(HEADER_SESSION_ID).and_then(|v| v.to_str().ok()) else {
-            return error_reply(400, None, &McpError::MissingSession, Answer::Json);
+            return error_reply(400, None, &McpError::MissingSession, Answer::Json, correlation);
         };
         if let Err(e) = self.session(headers, holder) {
             let (status, _) = e.status_and_code();
-            return error_reply(status, None, &e, Answer::Json);
+            return error_reply(status, None, &e, Answer::Json, correlation);
         }
         match self.sessions.remove(id) {
             Some(session) => {
                 self.end(vec![session]);
                 Reply::empty(204)
             }
-            None => error_reply(404, None, &McpError::UnknownSession(id.to_string()), Answer::Json),
+            None => error_reply(
+                404,
+                None,
+                &McpError::UnknownSession(id.to_string()),
+                Answer::Json,
+                correlation,
+            ),
         }
     }
 
@@ -237,24 +282,35 @@ impl Router {
                 "the body nests deeper than maxJsonDepth ({})",
                 self.config.max_json_depth
             ));
-            return error_reply(400, None, &e, mode);
+            return error_reply(400, None, &e, mode, request.correlation.id.as_deref());
         }
         if !protocol::declares_json(request.headers) {
             let e = McpError::InvalidRequest("Content-Type must be application/json".into());
-            return error_reply(415, None, &e, mode);
+            return error_reply(415, None, &e, mode, request.correlation.id.as_deref());
         }
         let message = match wire::parse(request.body) {
             Ok(m) => m,
-            Err(ParseError::Json(e)) => return error_reply(400, None, &McpError::Parse(e), mode),
+            Err(ParseError::Json(e)) => {
+                return error_reply(400, None, &McpError::Parse(e), mode, request.correlation.id.as_deref());
+            }
             Err(ParseError::Batch) => {
                 return error_reply(
                     400,
                     None,
                     &McpError::InvalidRequest("batch requests are not supported".into()),
                     mode,
+                    request.correlation.id.as_deref(),
                 );
             }
-            Err(ParseError::NotJsonRpc(e)) => return error_reply(400, None, &McpError::InvalidRequest(e.into()), mode),
+            Err(ParseError::NotJsonRpc(e)) => {
+                return error_reply(
+                    400,
+                    None,
+                    &McpError::InvalidRequest(e.into()),
+                    mode,
+                    request.correlation.id.as_deref(),
+                );
+            }
         };
         let Some(method) = message.method.as_deref() else {
             return Reply::empty(202); // a response to a server request: nothing to answer
@@ -263,7 +319,7 @@ impl Router {
             Ok(reply) => reply,
             Err(e) => {
                 let (status, _) = e.status_and_code();
-                error_reply(status, message.id, &e, mode)
+                error_reply(status, message.id, &e, mode, request.correlation.id.as_deref())
             }
         }
     }

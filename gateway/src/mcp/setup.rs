@@ -8,8 +8,10 @@ use std::time::Duration;
 use tracing::{info, warn};
 
 use super::aggregate::Source;
+use super::audit::AuditConfig;
 use super::backend::Backends;
 use super::config::McpRouterConfig;
+use super::correlation::CorrelationConfig;
 use super::router::{Router, RouterError};
 use super::tools::{self, Listing, Tool, ToolTable};
 use crate::config::{ConfigDirs, Env, RuntimeConfig};
@@ -78,13 +80,18 @@ pub fn build(
     };
     let sessions = Router::new_sessions(&config, previous);
     info!(path = %config.path, tools = static_tools.len(), aggregated = sources.len(), "MCP router on");
-    let router = Arc::new(Router::new(
-        config,
-        &file,
-        ToolTable::new(static_tools.clone()),
-        backends,
-        sessions,
-    )?);
+    let (correlation, _) = rt.file::<CorrelationConfig>(env, "correlation.yml")?;
+    let (audit, audit_file) = rt.file::<AuditConfig>(env, "mcp-audit.yml")?;
+    info!(
+        file = audit_file,
+        enabled = audit.enabled,
+        arguments = audit.log_arguments,
+        "tools/call audit lines on standard output"
+    );
+    let router = Arc::new(
+        Router::new(config, &file, ToolTable::new(static_tools.clone()), backends, sessions)?
+            .with_observability(correlation, audit),
+    );
     Ok(Some(McpService {
         router,
         static_tools,

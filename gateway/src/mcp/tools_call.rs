@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderName, HeaderValue};
+use http::{HeaderName, HeaderValue};
 use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 
@@ -73,11 +73,24 @@ impl Router {
         wire::result_frame(id, &listed)
     }
 
-    pub(super) fn forwarded(&self, headers: &HeaderMap) -> Vec<(HeaderName, HeaderValue)> {
-        self.forward
+    /// The headers a backend gets from the client (`forwardClientHeaders`), and the request's
+    /// correlation headers, which replace any forwarded ones of the same names.
+    pub(super) fn forwarded(&self, request: &HttpRequest<'_>) -> Vec<(HeaderName, HeaderValue)> {
+        let own = request.correlation.backend_headers();
+        let mut out: Vec<(HeaderName, HeaderValue)> = self
+            .forward
             .iter()
-            .flat_map(|name| headers.get_all(name).iter().map(move |v| (name.clone(), v.clone())))
-            .collect()
+            .filter(|name| !own.iter().any(|(o, _)| o == *name))
+            .flat_map(|name| {
+                request
+                    .headers
+                    .get_all(name)
+                    .iter()
+                    .map(move |v| (name.clone(), v.clone()))
+            })
+            .collect();
+        out.extend(own);
+        out
     }
 
     pub(super) async fn tools_call(
@@ -88,12 +101,13 @@ impl Router {
         request: &HttpRequest<'_>,
         mode: Answer,
     ) -> Result<Reply, McpError> {
-        let record = CallRecord::start();
+        let record = CallRecord::start(&self.audit, &self.correlation, request, id);
         let headers = request.headers;
         let Some(call) = call else {
             record.finish(None, CallOutcome::Refused);
             return Err(McpError::InvalidParams("tools/call needs params".into()));
         };
+        record.requested(&call.name);
         let tools = self.tools.load();
         let Some(tool) = tools.get(&call.name).cloned() else {
             record.finish(None, CallOutcome::Refused);
@@ -111,6 +125,7 @@ impl Router {
             }
         };
         record.reaching(&tool);
+        record.arguments(&arguments);
         if let Some(policy) = request.policy {
             let caller = Caller {
                 principal: request.principal.as_deref(),
@@ -150,7 +165,8 @@ impl Router {
                 reason: "its backend speaks only the legacy era and statelessToLegacyBridge is reject".into(),
             });
         }
-        let forward = self.forwarded(headers);
+        let forward = self.forwarded(request);
+        let correlation = request.correlation.id.clone();
         let id = id.to_owned();
         let router = self.clone();
         let run = async move |notifications: Option<&mpsc::Sender<Bytes>>| {
@@ -198,7 +214,7 @@ impl Router {
                         tool: tool.name.clone(),
                         reason: format!("{} (incident {incident} in the gateway log)", failure.client_text()),
                     };
-                    wire::error_frame(Some(&id), &e.to_error_data())
+                    wire::error_frame(Some(&id), &e.to_error_data_for(correlation.as_deref()))
                 }
             }
         };

@@ -316,6 +316,7 @@ async fn dispatch(
         authority,
         principal,
         policy: Some(&*modules.auth.policy).filter(|p| p.enabled()),
+        correlation: crate::mcp::correlation::Correlation::default(),
     };
     let reply = router.handle(request).await;
     write_reply(session, reply).await
