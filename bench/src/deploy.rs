@@ -17,6 +17,8 @@ const HOST: &str = "local.test";
 const SERVICE_ID: &str = "com.example.mcp-gateway-1.0.0";
 /// The service id whose runtime config verifies JWTs.
 const JWT_SERVICE_ID: &str = "com.example.mcp-gateway-jwt-1.0.0";
+/// The service id whose runtime config turns metrics off.
+const NO_METRICS_SERVICE_ID: &str = "com.example.mcp-gateway-nometrics-1.0.0";
 /// The audience the JWT gateway requires.
 const AUDIENCE: &str = "light-gateway-bench";
 const ENV: &str = "test";
@@ -47,11 +49,13 @@ impl Programs {
 
 /// What config-server serves as `values.yml`: the route and two tools on the backend. The
 /// stateless limits per caller and per target (32 by default) are raised above the largest
-/// concurrency measured: wrk is one anonymous caller (one JWT principal) and one target.
+/// concurrency measured: wrk is one anonymous caller (one JWT principal) and one target. The
+/// audit line is off, as nginx runs with `access_log off`; metrics are on, as shipped.
 fn runtime_values(backend: &str) -> String {
     let private = "toolMetadata: {runtime: {allowPrivateTargetHost: true}}";
     format!(
-        "handler.handlers: [mcp]
+        "mcpAudit.enabled: false
+handler.handlers: [mcp]
 handler.chains: {{mcp-chain: [mcp]}}
 handler.paths: [{{path: /mcp, method: POST, exec: [mcp-chain]}}]
 handler.defaultHandlers: []
@@ -196,6 +200,17 @@ impl Deployment {
             jwt_tuple.join("values.yml"),
             jwt_runtime_values(&backend.main, &keys.main),
         )?;
+        let no_metrics = work
+            .path()
+            .join("config-server")
+            .join(HOST)
+            .join(NO_METRICS_SERVICE_ID)
+            .join(ENV);
+        std::fs::create_dir_all(&no_metrics)?;
+        std::fs::write(
+            no_metrics.join("values.yml"),
+            format!("metrics.enabled: false\n{}", runtime_values(&backend.main)),
+        )?;
         let token = mint_token(&keys.admin)?;
         let mut cmd = Command::new(programs.bin("mock-config-server")?);
         cmd.arg("--data-dir")
@@ -243,6 +258,26 @@ impl Deployment {
     /// Starts the gateway whose runtime config verifies JWTs on `/mcp`.
     pub fn spawn_jwt_gateway(&self) -> Result<Gateway> {
         self.spawn(JWT_SERVICE_ID)
+    }
+
+    /// Starts the gateway whose runtime config turns metrics off.
+    pub fn spawn_no_metrics_gateway(&self) -> Result<Gateway> {
+        self.spawn(NO_METRICS_SERVICE_ID)
+    }
+
+    /// The gateway's answer to the controller's `reload_modules` (all modules), through the
+    /// mock controller's admin API.
+    pub fn reload(&self, client: &reqwest::blocking::Client) -> Result<serde_json::Value> {
+        let answer: serde_json::Value = client
+            .post(format!("{}/__admin/call", self.controller.admin))
+            .json(
+                &json!({"method": "tools/call", "params": {"name": "reload_modules", "arguments": {}},
+                          "serviceId": SERVICE_ID, "timeoutMs": 20000}),
+            )
+            .send()?
+            .error_for_status()?
+            .json()?;
+        Ok(answer["result"].clone())
     }
 
     fn spawn(&self, service_id: &str) -> Result<Gateway> {

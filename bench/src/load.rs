@@ -42,6 +42,8 @@ pub struct Urls {
     pub gateway: String,
     /// The gateway that verifies JWTs (the JWT workload's), if started.
     pub gateway_jwt: Option<String>,
+    /// The gateway with metrics off (the no-metrics workload's), if started.
+    pub gateway_no_metrics: Option<String>,
     /// The bearer token of the JWT workload.
     pub token: String,
 }
@@ -57,6 +59,8 @@ pub struct Pids {
     pub gateway: u32,
     /// The JWT workload's gateway, if started.
     pub gateway_jwt: Option<u32>,
+    /// The no-metrics workload's gateway, if started.
+    pub gateway_no_metrics: Option<u32>,
 }
 
 impl Pids {
@@ -65,6 +69,7 @@ impl Pids {
             (Target::Direct, _) => Vec::new(),
             (Target::Nginx, _) => self.nginx.clone(),
             (Target::Gateway, Workload::StatelessJwt) => vec![self.gateway_jwt.unwrap_or(self.gateway)],
+            (Target::Gateway, Workload::StatelessNoMetrics) => vec![self.gateway_no_metrics.unwrap_or(self.gateway)],
             (Target::Gateway, _) => vec![self.gateway],
         }
     }
@@ -76,6 +81,9 @@ impl Urls {
             (Target::Direct, _) => &self.direct,
             (Target::Nginx, _) => &self.nginx,
             (Target::Gateway, Workload::StatelessJwt) => self.gateway_jwt.as_deref().unwrap_or(&self.gateway),
+            (Target::Gateway, Workload::StatelessNoMetrics) => {
+                self.gateway_no_metrics.as_deref().unwrap_or(&self.gateway)
+            }
             (Target::Gateway, _) => &self.gateway,
         }
     }
@@ -130,6 +138,10 @@ pub fn run_all(
         for &workload in &settings.workloads {
             for &concurrency in &settings.concurrency {
                 for target in order(run - 1) {
+                    // Direct and nginx would only repeat their stateless figures.
+                    if workload == Workload::StatelessNoMetrics && target != Target::Gateway {
+                        continue;
+                    }
                     let cell = Cell {
                         workload,
                         concurrency,
@@ -217,8 +229,11 @@ impl Cell<'_> {
             self.concurrency
         ));
         std::fs::write(&file, wrk::script(&spec))?;
-        // Memory is the plain gateway's; the JWT gateway is another process.
-        sampler.arm(self.target == Target::Gateway && self.workload != Workload::StatelessJwt);
+        // Memory is the plain gateway's; the JWT and no-metrics gateways are other processes.
+        sampler.arm(
+            self.target == Target::Gateway
+                && !matches!(self.workload, Workload::StatelessJwt | Workload::StatelessNoMetrics),
+        );
         if !settings.warmup.is_zero() {
             wrk::run(&settings.wrk, &file, self.url, self.concurrency, settings.warmup)?;
         }

@@ -16,6 +16,7 @@ mod load;
 mod machine;
 mod mcp;
 mod procs;
+mod reload;
 mod report;
 mod rss;
 mod soak;
@@ -57,7 +58,7 @@ struct Args {
         env = "BENCH_WORKLOADS",
         value_delimiter = ',',
         value_enum,
-        default_value = "stateless,stateless-jwt,legacy,health"
+        default_value = "stateless,stateless-jwt,stateless-no-metrics,legacy,health"
     )]
     workloads: Vec<Workload>,
     /// Fresh gateway starts timed for start-to-ready.
@@ -149,7 +150,7 @@ fn main() -> Result<()> {
         verify_samples: args.verify_samples,
         wrk: wrk.clone(),
     };
-    let (measurements, memory) = load_phase(&settings, &deployment)?;
+    let (measurements, memory, reload) = load_phase(&settings, &deployment)?;
     drop(deployment);
     let results = Results {
         machine: machine::describe(&wrk, &nginx, outside),
@@ -163,12 +164,17 @@ fn main() -> Result<()> {
         measurements,
         starts,
         memory,
+        reload,
     };
     write(&results, &args.out)
 }
 
-/// Starts the gateway under test, runs the matrix, and reads its memory around it.
-fn load_phase(settings: &Settings, deployment: &Deployment) -> Result<(Vec<load::Measurement>, Memory)> {
+/// Starts the gateway under test, runs the matrix, reads its memory around it, and then
+/// reloads it under load.
+fn load_phase(
+    settings: &Settings,
+    deployment: &Deployment,
+) -> Result<(Vec<load::Measurement>, Memory, reload::ReloadUnderLoad)> {
     let mut gateway = deployment.spawn_gateway()?;
     let ready = gateway.wait_ready(Duration::from_secs(20))?;
     gateway.check_registered()?;
@@ -188,11 +194,19 @@ fn load_phase(settings: &Settings, deployment: &Deployment) -> Result<(Vec<load:
     } else {
         None
     };
+    let mut no_metrics_gateway = if settings.workloads.contains(&Workload::StatelessNoMetrics) {
+        let mut gateway = deployment.spawn_no_metrics_gateway()?;
+        gateway.wait_ready(Duration::from_secs(20))?;
+        Some(gateway)
+    } else {
+        None
+    };
     let urls = Urls {
         direct: deployment.backend.main.clone(),
         nginx: deployment.nginx_url()?.to_owned(),
         gateway: gateway.url.clone(),
         gateway_jwt: jwt_gateway.as_ref().map(|g| g.url.clone()),
+        gateway_no_metrics: no_metrics_gateway.as_ref().map(|g| g.url.clone()),
         token: deployment.token.clone(),
     };
     let pids = load::Pids {
@@ -200,6 +214,7 @@ fn load_phase(settings: &Settings, deployment: &Deployment) -> Result<(Vec<load:
         nginx: cpu::with_children(deployment.nginx_pid()?)?,
         gateway: pid,
         gateway_jwt: jwt_gateway.as_ref().map(|g| g.proc.pid()),
+        gateway_no_metrics: no_metrics_gateway.as_ref().map(|g| g.proc.pid()),
     };
     let scripts = tempfile::Builder::new().prefix("bench-wrk").tempdir()?;
     let measurements = load::run_all(settings, &urls, &pids, &sampler, scripts.path())?;
@@ -212,11 +227,24 @@ fn load_phase(settings: &Settings, deployment: &Deployment) -> Result<(Vec<load:
         after_load_kib: after.rss_kib,
     };
     drop(sampler);
-    gateway.proc.stop(Duration::from_secs(10));
     if let Some(jwt) = jwt_gateway.as_mut() {
         jwt.proc.stop(Duration::from_secs(10));
     }
-    Ok((measurements, memory))
+    if let Some(other) = no_metrics_gateway.as_mut() {
+        other.proc.stop(Duration::from_secs(10));
+    }
+    eprintln!("bench: reload under load");
+    let reloaded = reload::measure(settings, deployment, &gateway.url, scripts.path())?;
+    eprintln!(
+        "bench: {} reloads, {} failed requests of {}, p99 {:.2} ms (without reloads {:.2} ms)",
+        reloaded.reloads,
+        reloaded.during.errors(),
+        reloaded.during.requests,
+        reloaded.during.p99_us / 1000.0,
+        reloaded.baseline.p99_us / 1000.0
+    );
+    gateway.proc.stop(Duration::from_secs(10));
+    Ok((measurements, memory, reloaded))
 }
 
 fn write(results: &Results, out: &Path) -> Result<()> {

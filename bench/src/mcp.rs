@@ -28,6 +28,11 @@ pub enum Workload {
     #[value(name = "stateless-jwt")]
     #[serde(rename = "stateless-jwt")]
     StatelessJwt,
+    /// The stateless call through a gateway whose metrics are off (`metrics.enabled: false`):
+    /// measured on the gateway only, against the stateless workload of the same run.
+    #[value(name = "stateless-no-metrics")]
+    #[serde(rename = "stateless-no-metrics")]
+    StatelessNoMetrics,
     /// tools/call with a legacy session (2025-11-25).
     Legacy,
     /// GET /health.
@@ -39,6 +44,7 @@ impl fmt::Display for Workload {
         f.write_str(match self {
             Workload::Stateless => "stateless tools/call",
             Workload::StatelessJwt => "stateless tools/call with JWT",
+            Workload::StatelessNoMetrics => "stateless tools/call, metrics off",
             Workload::Legacy => "legacy tools/call",
             Workload::Health => "GET /health",
         })
@@ -124,7 +130,7 @@ pub fn spec(workload: Workload, target: Target, sessions: Vec<String>, token: &s
         )
     };
     match workload {
-        Workload::Stateless => {
+        Workload::Stateless | Workload::StatelessNoMetrics => {
             let (headers, body) = stateless();
             post(headers, body)
         }

@@ -73,6 +73,8 @@ pub struct Results {
     pub starts: Vec<Start>,
     /// The load gateway's memory.
     pub memory: Memory,
+    /// The reload under load.
+    pub reload: crate::reload::ReloadUnderLoad,
 }
 
 const MIB: f64 = 1.0 / 1024.0;
@@ -108,12 +110,26 @@ impl Results {
     /// Per run, the JWT gateway's req/s over the plain gateway's, stateless tools/call at `c`:
     /// what verifying a bearer token costs.
     pub fn jwt_ratio(&self, c: usize) -> Vec<f64> {
-        self.cell(Workload::StatelessJwt, c, Target::Gateway)
-            .filter_map(|jwt| {
+        self.variant_ratio(Workload::StatelessJwt, c)
+    }
+
+    /// Per run, the plain gateway's req/s over the metrics-off gateway's at `c`: what
+    /// recording metrics keeps of the throughput.
+    pub fn metrics_ratio(&self, c: usize) -> Vec<f64> {
+        self.variant_ratio(Workload::StatelessNoMetrics, c)
+            .into_iter()
+            .map(|off_over_on| 1.0 / off_over_on)
+            .collect()
+    }
+
+    /// Per run, req/s of the gateway variant behind `variant` over the plain gateway's.
+    fn variant_ratio(&self, variant: Workload, c: usize) -> Vec<f64> {
+        self.cell(variant, c, Target::Gateway)
+            .filter_map(|other| {
                 let plain = self
                     .cell(Workload::Stateless, c, Target::Gateway)
-                    .find(|p| p.run == jwt.run)?;
-                Some(jwt.result.rps() / plain.result.rps())
+                    .find(|p| p.run == other.run)?;
+                Some(other.result.rps() / plain.result.rps())
             })
             .collect()
     }
@@ -135,6 +151,8 @@ impl Results {
         self.throughput_table(&mut out);
         self.ratio_table(&mut out);
         self.jwt_table(&mut out);
+        self.metrics_table(&mut out);
+        self.reload.markdown(&mut out);
         self.cpu_table(&mut out);
         self.memory_table(&mut out);
         self.verdict(&mut out);
@@ -176,6 +194,10 @@ impl Results {
         for &w in &self.settings.workloads {
             for &c in &self.settings.concurrency {
                 for t in Target::ALL {
+                    // The metrics-off workload runs on the gateway only.
+                    if self.cell(w, c, t).next().is_none() {
+                        continue;
+                    }
                     let errors: u64 = self.cell(w, c, t).map(|m| m.result.errors()).sum();
                     let checked: u64 = self.cell(w, c, t).map(|m| m.result.checked).sum();
                     let _ = writeln!(
@@ -201,7 +223,12 @@ impl Results {
              | added p50 gateway | added p50 nginx | added p99 gateway | added p99 nginx |\n\
              | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
         );
-        for &w in &self.settings.workloads {
+        for &w in self
+            .settings
+            .workloads
+            .iter()
+            .filter(|w| **w != Workload::StatelessNoMetrics)
+        {
             for &c in &self.settings.concurrency {
                 let nginx_direct = self.paired_nginx_direct(w, c);
                 let _ = writeln!(
@@ -247,6 +274,31 @@ impl Results {
                     MS,
                     2
                 ),
+            );
+        }
+        out.push('\n');
+    }
+
+    fn metrics_table(&self, out: &mut String) {
+        let workloads = &self.settings.workloads;
+        if !(workloads.contains(&Workload::Stateless) && workloads.contains(&Workload::StatelessNoMetrics)) {
+            return;
+        }
+        out.push_str(
+            "## What metrics cost (same run)\n\n\
+             The same stateless call through a second gateway whose runtime config says \
+             `metrics.enabled: false`.\n\n\
+             | conc | gateway with metrics / without, req/s | p50 with (ms) | p50 without (ms) |\n\
+             | ---: | ---: | ---: | ---: |\n",
+        );
+        for &c in &self.settings.concurrency {
+            let p50 = |w| show(&self.values(w, c, Target::Gateway, |r| r.p50_us), MS, 2);
+            let _ = writeln!(
+                out,
+                "| {c} | {} | {} | {} |",
+                show(&self.metrics_ratio(c), 1.0, 2),
+                p50(Workload::Stateless),
+                p50(Workload::StatelessNoMetrics),
             );
         }
         out.push('\n');
@@ -352,6 +404,8 @@ impl Results {
         let rss_ready = median(self.start_values(|s| Some(s.idle_rss_kib as f64))) * MIB;
         let start = median(self.start_values(|s| Some(s.ready_ms)));
         let jwt = median(self.jwt_ratio(c));
+        let metrics = median(self.metrics_ratio(c));
+        let reload = &self.reload;
         // A comparison with NaN (nothing measured) is false: say so rather than "NOT met".
         let mark = |ok: bool, text: &str| match (ok, text.contains("NaN")) {
             (_, true) => "not measured",
@@ -386,6 +440,24 @@ impl Results {
             (
                 jwt >= 0.9,
                 format!("stateless tools/call with JWT c={c}: {jwt:.2}x the throughput without (>= 0.90x)"),
+            ),
+            (
+                metrics >= 0.97,
+                format!(
+                    "stateless tools/call c={c}: metrics on keep {metrics:.2}x of the throughput with metrics off (>= 0.97x)"
+                ),
+            ),
+            (
+                reload.clean(),
+                format!(
+                    "reload under load: {} failed of {} requests across {} reloads ({} reloads refused); p99 {:.2} ms during the reloads, {:.2} ms without",
+                    reload.during.errors(),
+                    reload.during.requests,
+                    reload.reloads,
+                    reload.reload_failures.len(),
+                    reload.during.p99_us * MS,
+                    reload.baseline.p99_us * MS
+                ),
             ),
         ];
         for (ok, text) in lines {
@@ -454,6 +526,13 @@ mod tests {
                 hwm_kib: 20 * 1024,
                 after_load_kib: 12 * 1024,
             },
+            reload: crate::reload::ReloadUnderLoad {
+                concurrency: 16,
+                baseline: measurement(1, Target::Gateway, 1000, 900.0).result,
+                during: measurement(1, Target::Gateway, 990, 1000.0).result,
+                reloads: 12,
+                reload_failures: Vec::new(),
+            },
         }
     }
 
@@ -491,5 +570,23 @@ mod tests {
             md.contains("| stateless tools/call | 16 | 70.0 | 75.0 | 0.93 | 40.0 | 40.0 | 40.0 |"),
             "{md}"
         );
+    }
+
+    #[test]
+    fn metrics_cost_is_the_plain_gateway_over_the_metrics_off_one_and_a_clean_reload_is_met() {
+        let mut off = measurement(1, Target::Gateway, 1000, 100.0);
+        off.workload = Workload::StatelessNoMetrics;
+        let r = results(vec![measurement(1, Target::Gateway, 980, 100.0), off]);
+        assert_eq!(r.metrics_ratio(16), vec![0.98]);
+        let md = r.markdown();
+        assert!(
+            md.contains("- met: stateless tools/call c=16: metrics on keep 0.98x"),
+            "{md}"
+        );
+        assert!(
+            md.contains("- met: reload under load: 0 failed of 990 requests across 12 reloads"),
+            "{md}"
+        );
+        assert!(md.contains("| 12 reloads | 990 | 0 |"), "{md}");
     }
 }
