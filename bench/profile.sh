@@ -59,7 +59,9 @@ start_mock() {
 backend=$(start_mock mock-mcp-server --instance backend --session-mode legacy)
 tuple="$work/data/local.test/com.example.mcp-gateway-1.0.0/test"
 mkdir -p "$tuple"
+# The audit line off, as in make bench (nginx runs with access_log off); metrics on, as shipped.
 cat >"$tuple/values.yml" <<VALUES
+mcpAudit.enabled: false
 handler.handlers: [mcp]
 handler.chains: {mcp-chain: [mcp]}
 handler.paths: [{path: /mcp, method: POST, exec: [mcp-chain]}]
