@@ -114,6 +114,17 @@ async fn a_backend_that_stays_reachable_fails_fault_backend_down() {
     l.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_gateway_without_metrics_fails_metrics_exposed() {
+    let l = local().await;
+    let mut restart = Restart::as_deployed();
+    restart.values.insert("metrics.enabled".into(), json!(false));
+    assert_eq!(l.target.restart(&restart).await.unwrap(), Started::Ready);
+    assert_failed(&l.check("metrics-exposed").await, "metrics-exposed");
+    assert_passed(&l.check("mcp-tools-call").await, "mcp-tools-call");
+    l.stop().await;
+}
+
 /// Gateways that misbehave in one way: a shell wrapper around the real binary.
 mod misbehaving {
     use super::*;
