@@ -28,7 +28,8 @@ pub(super) struct CallRecord {
     /// The tool once known, for the drop of an unfinished call.
     tool: OnceLock<(String, String)>,
     finished: AtomicBool,
-    audit: Option<Audit>,
+    /// Boxed: off in most deployments' hot path, and the record lives in every call's future.
+    audit: Option<Box<Audit>>,
 }
 
 /// What the audit line of the call needs besides the tool and outcome.
@@ -52,16 +53,18 @@ impl CallRecord {
         request: &HttpRequest<'_>,
         id: &RawValue,
     ) -> Self {
-        let audit = audit.enabled.then(|| Audit {
-            config: audit.clone(),
-            fields: fields.clone(),
-            time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            correlation: request.correlation.id.clone(),
-            traceability: request.correlation.traceability.clone(),
-            request_id: id.to_owned(),
-            principal: request.principal.clone(),
-            requested: OnceLock::new(),
-            arguments: OnceLock::new(),
+        let audit = audit.enabled.then(|| {
+            Box::new(Audit {
+                config: audit.clone(),
+                fields: fields.clone(),
+                time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                correlation: request.correlation.id.clone(),
+                traceability: request.correlation.traceability.clone(),
+                request_id: id.to_owned(),
+                principal: request.principal.clone(),
+                requested: OnceLock::new(),
+                arguments: OnceLock::new(),
+            })
         });
         Self {
             started: Instant::now(),

@@ -197,13 +197,22 @@ impl Router {
         }
     }
 
-    /// Answers one HTTP request on the MCP path, with its correlation ids.
-    pub async fn handle(self: &Arc<Self>, mut request: HttpRequest<'_>) -> Reply {
+    /// Answers one HTTP request on the MCP path, with its correlation ids. Not an `async fn`:
+    /// the request moves into [`Router::answer`]'s future before the wrapper's is made, so the
+    /// wrapper adds only the reply headers to the per-request future (which Pingora copies into
+    /// a box for every request).
+    pub fn handle<'a>(
+        self: &'a Arc<Self>,
+        mut request: HttpRequest<'a>,
+    ) -> impl std::future::Future<Output = Reply> + Send + 'a {
         request.correlation = Correlation::of(&self.correlation, request.headers);
         let headers: Vec<_> = request.correlation.reply_headers().collect();
-        let mut reply = self.answer(request).await;
-        reply.headers.extend(headers);
-        reply
+        // `map`, not an `async move` block: a block would hold the inner future twice (as its
+        // capture and as its awaited state).
+        futures_util::FutureExt::map(self.answer(request), move |mut reply| {
+            reply.headers.extend(headers);
+            reply
+        })
     }
 
     async fn answer(self: &Arc<Self>, request: HttpRequest<'_>) -> Reply {

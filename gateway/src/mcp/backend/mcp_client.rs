@@ -56,7 +56,9 @@ pub async fn call(
 ) -> Result<String, CallError> {
     match protocol {
         BackendProtocol::Stateless => stateless_call(pool, max, url, tool, call).await,
-        BackendProtocol::Legacy => legacy_call(pool, max, url, tool, call).await,
+        // Boxed: a legacy call (session set-up included) is the larger state machine, and
+        // inline it would grow every stateless call's future too.
+        BackendProtocol::Legacy => Box::pin(legacy_call(pool, max, url, tool, call)).await,
     }
 }
 

@@ -305,7 +305,10 @@ impl Backends {
                 Target::Mcp { url, protocol } => {
                     mcp_client::call(client, self.max_response, url, *protocol, tool, &call).await
                 }
-                Target::Http { url, method } => http_tool::call(client, self.max_response, url, *method, &call).await,
+                // Boxed, as the legacy path is: only HTTP tools pay for their state machine.
+                Target::Http { url, method } => {
+                    Box::pin(http_tool::call(client, self.max_response, url, *method, &call)).await
+                }
             }
         };
         match tokio::time::timeout(tool.timeout, work).await {
