@@ -55,9 +55,11 @@ fn the_scrape_endpoint_counts_each_call_by_tool_backend_and_outcome() {
     assert_eq!(rose(&calls("fail", &a, "tool_error")), 1.0, "{after}");
     let down = after
         .lines()
-        .find(|l| l.starts_with(r#"light_gateway_tool_calls_total{tool="down""#))
+        .find(|l| l.starts_with(r#"light_gateway_tool_calls_total{tool="down""#) && l.contains("backend_failed"))
         .expect("the call to a dead backend is counted");
-    assert!(down.contains(r#"outcome="backend_failed"} 1"#), "{down}");
+    assert!(down.ends_with(" 1"), "{down}");
+    // Every configured tool's series exist from the start, at 0.
+    assert!(after.contains(&format!("{} 0", calls("echo", &a, "denied"))), "{after}");
     assert_eq!(rose(&calls("(unknown)", "", "refused")), 1.0, "{after}");
     assert!(
         !after.contains("no_such_tool"),

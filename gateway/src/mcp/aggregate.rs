@@ -77,6 +77,7 @@ impl Source {
                 name: name.clone(),
                 backend_name: backend_name.to_string(),
                 backend: super::tools::origin(&self.url),
+                series: super::tools::series(&name, &super::tools::origin(&self.url)),
                 target: Target::Mcp {
                     url: self.url.clone(),
                     protocol: self.protocol,

@@ -26,7 +26,7 @@ const MAX_AUDITED_NAME: usize = 128;
 pub(super) struct CallRecord {
     started: Instant,
     /// The tool once known, for the drop of an unfinished call.
-    tool: OnceLock<(String, String)>,
+    tool: OnceLock<Arc<Tool>>,
     finished: AtomicBool,
     /// Boxed: off in most deployments' hot path, and the record lives in every call's future.
     audit: Option<Box<Audit>>,
@@ -90,10 +90,8 @@ impl CallRecord {
     }
 
     /// Notes the tool the call reaches, so a call cut short still names it.
-    pub(super) fn reaching(&self, tool: &Tool) {
-        if metrics::get().is_some() || self.audit.is_some() {
-            let _ = self.tool.set((tool.name.clone(), tool.backend.clone()));
-        }
+    pub(super) fn reaching(&self, tool: &Arc<Tool>) {
+        let _ = self.tool.set(tool.clone());
     }
 
     /// Records how the call ended (once; later calls are ignored).
@@ -101,14 +99,15 @@ impl CallRecord {
         if self.finished.swap(true, Ordering::Relaxed) {
             return;
         }
-        self.record(tool.map(|t| (t.name.as_str(), t.backend.as_str())), outcome);
+        self.record(tool, outcome);
     }
 
-    fn record(&self, tool: Option<(&str, &str)>, outcome: CallOutcome) {
+    fn record(&self, tool: Option<&Tool>, outcome: CallOutcome) {
         let took = self.started.elapsed();
-        if let Some(m) = metrics::get() {
-            let (name, backend) = tool.unwrap_or((UNKNOWN_TOOL, ""));
-            m.tool_call(name, backend, outcome, took);
+        match (tool.and_then(|t| t.series.as_ref()), metrics::get()) {
+            (Some(series), _) => series.record(outcome, took),
+            (None, Some(m)) => m.tool_call(UNKNOWN_TOOL, "", outcome, took),
+            (None, None) => {}
         }
         let Some(audit) = &self.audit else {
             return;
@@ -135,7 +134,7 @@ impl CallRecord {
             line.insert("principal".into(), Value::Object(who));
         }
         let (name, backend) = match tool {
-            Some((name, backend)) => (json!(name), json!(backend)),
+            Some(tool) => (json!(tool.name), json!(tool.backend)),
             None => (json!(audit.requested.get()), Value::Null),
         };
         line.insert("tool".into(), name);
@@ -157,8 +156,8 @@ impl Drop for CallRecord {
         if self.finished.load(Ordering::Relaxed) {
             return;
         }
-        if let Some((name, backend)) = self.tool.get() {
-            self.record(Some((name, backend)), CallOutcome::Cancelled);
+        if let Some(tool) = self.tool.get() {
+            self.record(Some(tool), CallOutcome::Cancelled);
         }
     }
 }

@@ -48,6 +48,13 @@ pub struct Tool {
     /// Its target's origin (`http://host:port`): the backend as metrics and the audit log name
     /// it (no path or credentials).
     pub backend: String,
+    /// Its metrics series, when metrics are on.
+    pub series: Option<crate::metrics::ToolSeries>,
+}
+
+/// The metrics series of a tool named `name` on `backend`, when metrics are on.
+pub fn series(name: &str, backend: &str) -> Option<crate::metrics::ToolSeries> {
+    crate::metrics::get().map(|m| m.tool_series(name, backend))
 }
 
 /// A target URL's origin, the backend's name in metrics and the audit log.
@@ -180,6 +187,7 @@ pub fn from_config(tool: &ToolConfig, url: url::Url, default_timeout: Duration) 
         Target::Mcp { url, .. } | Target::Http { url, .. } => origin(url),
     };
     let tool = Tool {
+        series: series(&tool.name, &backend),
         name: tool.name.clone(),
         backend_name: tool.backend_name().to_string(),
         backend,
@@ -210,6 +218,7 @@ mod tests {
             name: name.into(),
             backend_name: name.into(),
             backend: origin(&url),
+            series: None,
             target: Target::Mcp {
                 url,
                 protocol: BackendProtocol::Legacy,
