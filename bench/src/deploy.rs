@@ -90,6 +90,15 @@ security.audience: [{AUDIENCE}]
     )
 }
 
+/// Makes the mock config-server (data under `work/config-server`) serve `values` to
+/// `service_id`.
+fn serve(work: &Path, service_id: &str, values: &str) -> Result<()> {
+    let tuple = work.join("config-server").join(HOST).join(service_id).join(ENV);
+    std::fs::create_dir_all(&tuple)?;
+    std::fs::write(tuple.join("values.yml"), values)?;
+    Ok(())
+}
+
 /// The gateway's own `config/values.yml`: where config-server and the controller are.
 fn bootstrap_values(config_server: &str, controller: &str, port: u16, service_id: &str) -> String {
     format!(
@@ -183,34 +192,17 @@ impl Deployment {
         cmd.args(["--instance", "backend", "--session-mode", "legacy"])
             .env("RUST_LOG", "warn");
         let backend = Mock::start("mock-mcp-server", cmd)?;
-        let tuple = work.path().join("config-server").join(HOST).join(SERVICE_ID).join(ENV);
-        std::fs::create_dir_all(&tuple)?;
-        std::fs::write(tuple.join("values.yml"), runtime_values(&backend.main))?;
+        serve(work.path(), SERVICE_ID, &runtime_values(&backend.main))?;
         let mut cmd = Command::new(programs.bin("mock-key-service")?);
         cmd.args(["--initial-alg", "RS256"]).env("RUST_LOG", "warn");
         let keys = Mock::start("mock-key-service", cmd)?;
-        let jwt_tuple = work
-            .path()
-            .join("config-server")
-            .join(HOST)
-            .join(JWT_SERVICE_ID)
-            .join(ENV);
-        std::fs::create_dir_all(&jwt_tuple)?;
-        std::fs::write(
-            jwt_tuple.join("values.yml"),
-            jwt_runtime_values(&backend.main, &keys.main),
+        serve(
+            work.path(),
+            JWT_SERVICE_ID,
+            &jwt_runtime_values(&backend.main, &keys.main),
         )?;
-        let no_metrics = work
-            .path()
-            .join("config-server")
-            .join(HOST)
-            .join(NO_METRICS_SERVICE_ID)
-            .join(ENV);
-        std::fs::create_dir_all(&no_metrics)?;
-        std::fs::write(
-            no_metrics.join("values.yml"),
-            format!("metrics.enabled: false\n{}", runtime_values(&backend.main)),
-        )?;
+        let no_metrics = format!("metrics.enabled: false\n{}", runtime_values(&backend.main));
+        serve(work.path(), NO_METRICS_SERVICE_ID, &no_metrics)?;
         let token = mint_token(&keys.admin)?;
         let mut cmd = Command::new(programs.bin("mock-config-server")?);
         cmd.arg("--data-dir")
