@@ -35,6 +35,9 @@ cargo build --release -p light-gateway -p light-gateway-fixtures -p light-gatewa
 work=$(mktemp -d)
 pids=()
 cleanup() {
+  # The mocks' pids come from a file: start_mock runs in a command substitution's subshell,
+  # whose additions to `pids` never reach this shell (they were left running before).
+  [ -f "$work/mock.pids" ] && mapfile -t -O "${#pids[@]}" pids <"$work/mock.pids"
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   rm -rf "$work"
@@ -45,7 +48,7 @@ trap cleanup EXIT
 start_mock() {
   local name=$1; shift
   RUST_LOG=warn "$bin/$name" "$@" >"$work/$name.out" 2>"$work/$name.err" &
-  pids+=($!)
+  echo $! >>"$work/mock.pids"
   for _ in $(seq 100); do
     if grep -q LISTENING "$work/$name.out" 2>/dev/null; then
       sed -n 's/.*main=\([^ ]*\).*/\1/p' "$work/$name.out"
