@@ -176,6 +176,8 @@ pub struct Metrics {
     tool_calls: Family<CallLabels, Counter>,
     tool_latency: Latencies<ToolLabels>,
     auth: Family<OutcomeLabels, Counter>,
+    /// `auth_decisions_total{outcome="allowed"}`, made once: every admitted request counts it.
+    auth_allowed: Counter,
     config_loads: Family<ConfigLabels, Counter>,
     controller_connected: Gauge,
     sessions: Gauge,
@@ -285,6 +287,7 @@ impl Metrics {
             http_requests,
             tool_calls,
             tool_latency,
+            auth_allowed: auth.get_or_create_owned(&OutcomeLabels { outcome: "allowed" }),
             auth,
             config_loads,
             controller_connected,
@@ -341,6 +344,10 @@ impl Metrics {
 
     /// Counts one auth decision (`allowed`, or the refusal's status as text).
     pub fn auth(&self, outcome: &'static str) {
+        if outcome == "allowed" {
+            self.auth_allowed.inc();
+            return;
+        }
         self.auth.get_or_create(&OutcomeLabels { outcome }).inc();
     }
 
@@ -409,6 +416,8 @@ mod tests {
             Duration::from_millis(1),
         );
         m.auth(refusal_label(401));
+        m.auth("allowed");
+        m.auth("allowed");
         m.config_load("reload", "failed");
         m.controller_connected(true);
         m.set_sampler(Box::new(|| Sampled {
@@ -437,6 +446,10 @@ mod tests {
         assert_eq!(
             value(&text, r#"light_gateway_auth_decisions_total{outcome="refused_401"}"#),
             Some(1.0)
+        );
+        assert_eq!(
+            value(&text, r#"light_gateway_auth_decisions_total{outcome="allowed"}"#),
+            Some(2.0)
         );
         assert_eq!(
             value(
