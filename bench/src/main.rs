@@ -9,12 +9,12 @@
 //!
 //! `light-gateway-bench soak` (`make soak`) is the endurance run instead: see [`soak`].
 
-mod chart;
 mod cpu;
 mod deploy;
 mod load;
 mod machine;
 mod mcp;
+mod plot;
 mod procs;
 mod reload;
 mod report;
@@ -255,7 +255,7 @@ fn write(results: &Results, out: &Path) -> Result<()> {
     let markdown = format!("{markdown}![requests/s by concurrency](throughput.png)\n");
     std::fs::write(&md, &markdown)?;
     std::fs::write(out.join("results.json"), serde_json::to_string_pretty(results)?)?;
-    chart::draw(results, &chart)?;
+    plot::draw(results, &chart)?;
     println!("{markdown}");
     eprintln!("bench: wrote {}, {} and results.json", md.display(), chart.display());
     Ok(())

@@ -7,9 +7,9 @@ use serde::Serialize;
 
 use crate::deployment::Deployment;
 use crate::outcome::Failure;
+use crate::platform::Target;
 use crate::render::ChartRenderer;
 use crate::scenario::Scenario;
-use crate::target::Target;
 use crate::timeouts::Timeouts;
 
 /// The report's profiles (shaped like the Gateway API conformance report).

@@ -10,15 +10,17 @@
 
 pub mod check;
 pub mod checks;
-pub mod cluster;
 pub mod deployment;
 pub mod mcp;
 pub mod outcome;
 pub mod peers;
+pub mod platform;
 pub mod render;
 pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod suite;
-pub mod target;
 pub mod timeouts;
+
+#[cfg(test)]
+mod docs_tests;

@@ -6,21 +6,21 @@ use crate::check::Context;
 use crate::checks::ALL;
 use crate::deployment::Deployment;
 use crate::outcome::Outcome;
+use crate::platform::docker::{DockerTarget, Images};
+use crate::platform::kube::{Cluster, KubeOptions, KubeTarget};
+use crate::platform::local::{Binaries, LocalTarget};
+use crate::platform::{Target, TargetError};
 use crate::render::ChartRenderer;
 use crate::report::artifacts::Artifacts;
 use crate::report::console::Console;
 use crate::report::{Counts, RunInfo, junit, yaml};
 use crate::runner::{self, CheckResult, NoArtifacts, Selection};
 use crate::scenario::Scenario;
-use crate::target::docker::{DockerTarget, Images};
-use crate::target::kube::{Cluster, KubeOptions, KubeTarget};
-use crate::target::local::{Binaries, LocalTarget};
-use crate::target::{Target, TargetError};
 use crate::timeouts::Timeouts;
 
 /// The targets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum TargetKind {
+pub enum Platform {
     /// Processes on 127.0.0.1.
     Local,
     /// Containers on one Docker network.
@@ -31,7 +31,7 @@ pub enum TargetKind {
     Cluster,
 }
 
-impl TargetKind {
+impl Platform {
     /// Its name.
     pub fn name(self) -> &'static str {
         match self {
@@ -46,7 +46,7 @@ impl TargetKind {
 /// What to run.
 pub struct RunConfig {
     /// The target.
-    pub target: TargetKind,
+    pub target: Platform,
     /// The scenario.
     pub scenario: Scenario,
     /// Check selection.
@@ -91,7 +91,7 @@ pub async fn run(config: RunConfig, renderer: &dyn ChartRenderer) -> std::io::Re
         target: config.target.name().into(),
         scenario: config.scenario.source.clone(),
         gateway: match config.target {
-            TargetKind::Local => config.binaries.gateway.display().to_string(),
+            Platform::Local => config.binaries.gateway.display().to_string(),
             _ => "the chart's image (image.repository:image.tag)".to_string(),
         },
         suite_version: env!("CARGO_PKG_VERSION").into(),
@@ -131,12 +131,12 @@ async fn provision(
     renderer: &dyn ChartRenderer,
 ) -> Result<(Box<dyn Target>, Deployment), TargetError> {
     match config.target {
-        TargetKind::Local => {
+        Platform::Local => {
             let (target, deployment) =
                 LocalTarget::provision(&config.scenario, renderer, config.binaries.clone()).await?;
             Ok((Box::new(target), deployment))
         }
-        TargetKind::Docker => {
+        Platform::Docker => {
             let images = Images {
                 fixtures: config.fixtures_image.clone(),
             };
@@ -146,7 +146,7 @@ async fn provision(
             }
             Ok((Box::new(target), deployment))
         }
-        TargetKind::Kind | TargetKind::Cluster => {
+        Platform::Kind | Platform::Cluster => {
             let options = KubeOptions {
                 cluster: config.cluster.clone(),
                 fixtures_image: config.fixtures_image.clone(),

@@ -42,7 +42,8 @@ fn an_unknown_skip_id_is_a_usage_error_too() {
 }
 
 /// With `kind` off PATH every check is skipped "cannot run here": the report says `not-run`
-/// and the exit code is 1, so a CI job on a runner without kind cannot go green.
+/// and the exit code is 1, so a CI job on a runner without kind cannot go green. PATH is
+/// emptied, so this runs the same on a machine that has kind.
 #[test]
 fn a_run_where_no_check_ran_is_not_run_and_exits_non_zero() {
     let empty_path = tempfile::tempdir().unwrap();
@@ -59,9 +60,24 @@ fn a_run_where_no_check_ran_is_not_run_and_exits_non_zero() {
     let report = std::fs::read_to_string(reports.path().join("conformance-report.yaml")).unwrap();
     let yaml: serde_json::Value = serde_saphyr::from_str(&report).unwrap();
     assert_eq!(yaml["result"], "not-run", "{report}");
+    let mut skipped = 0;
     for profile in yaml["profiles"].as_array().unwrap() {
         assert_eq!(profile["result"], "not-run", "{report}");
+        for test in profile["skippedTests"].as_array().unwrap() {
+            let reason = test["reason"].as_str().unwrap();
+            assert!(
+                reason.starts_with("cannot run here: kind is not on PATH"),
+                "{}: {reason}",
+                test["name"]
+            );
+            skipped += 1;
+        }
     }
+    assert_eq!(
+        skipped,
+        light_gateway_conformance::checks::ALL.len(),
+        "every check is skipped: {report}"
+    );
 }
 
 /// Without the strict MCP client the MCP checks are skipped with what was searched and the fix,

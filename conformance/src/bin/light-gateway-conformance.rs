@@ -7,12 +7,12 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use light_gateway_conformance::outcome::Outcome;
+use light_gateway_conformance::platform::kube::Cluster;
+use light_gateway_conformance::platform::local::Binaries;
 use light_gateway_conformance::render;
 use light_gateway_conformance::runner::Selection;
 use light_gateway_conformance::scenario::{self, Scenario};
-use light_gateway_conformance::suite::{self, RunConfig, TargetKind};
-use light_gateway_conformance::target::kube::Cluster;
-use light_gateway_conformance::target::local::Binaries;
+use light_gateway_conformance::suite::{self, Platform, RunConfig};
 use light_gateway_conformance::timeouts::Timeouts;
 
 #[derive(Parser)]
@@ -34,7 +34,7 @@ enum Command {
 struct RunArgs {
     /// Where to deploy.
     #[arg(long, value_enum, default_value = "local")]
-    target: TargetKind,
+    target: Platform,
     /// Chart values of the scenario.
     #[arg(long, default_value = "fixtures/values/default.yaml")]
     values: PathBuf,
@@ -139,7 +139,7 @@ fn run(args: RunArgs) -> anyhow::Result<bool> {
         binaries,
         fixtures_image: args.fixtures_image.unwrap_or_else(suite::default_fixtures_image),
         cluster: match args.target {
-            TargetKind::Cluster => Cluster::Current {
+            Platform::Cluster => Cluster::Current {
                 context: args.kube_context,
             },
             _ => match suite::kind_cluster(std::path::Path::new(".")) {

@@ -6,7 +6,7 @@ use super::{has_milestone, ready, with_restore};
 use crate::check::{Check, Context, Profile};
 use crate::outcome::{Failure, ensure};
 use crate::peers;
-use crate::target::{Cache, Restart};
+use crate::platform::{Cache, Restart};
 
 /// The check.
 pub static CHECK: Check = Check {

@@ -7,7 +7,7 @@ use super::with_restore;
 use crate::check::{Check, Context, Profile};
 use crate::outcome::{Failure, ensure};
 use crate::peers;
-use crate::target::{Restart, Started};
+use crate::platform::{Restart, Started};
 
 /// The check.
 pub static CHECK: Check = Check {

@@ -7,7 +7,7 @@ use super::{current_record, has_milestone, ready, with_restore};
 use crate::check::{Check, Context, Profile};
 use crate::outcome::{Failure, ensure};
 use crate::peers;
-use crate::target::Restart;
+use crate::platform::Restart;
 
 /// The check.
 pub static CHECK: Check = Check {

@@ -6,8 +6,8 @@ use super::with_restore;
 use crate::check::{Check, Context, Profile};
 use crate::outcome::{Failure, ensure};
 use crate::peers;
+use crate::platform::Restart;
 use crate::scenario;
-use crate::target::Restart;
 
 /// The check.
 pub static CHECK: Check = Check {

@@ -7,7 +7,7 @@ use crate::check::{Check, Context};
 use crate::mcp::strict::StrictClient;
 use crate::outcome::Failure;
 use crate::peers;
-use crate::target::{Restart, Started};
+use crate::platform::{Restart, Started};
 
 mod advertised_reachable;
 mod config_reload;

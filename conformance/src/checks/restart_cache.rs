@@ -8,7 +8,7 @@ use crate::check::{Check, Context, Profile};
 use crate::mcp::{self, Era};
 use crate::outcome::{Failure, ensure};
 use crate::peers;
-use crate::target::Restart;
+use crate::platform::Restart;
 
 /// The check.
 pub static CHECK: Check = Check {
@@ -61,7 +61,7 @@ async fn from_cache(ctx: &Context<'_>) -> Result<String, Failure> {
     peers::outage(&ctx.http, &admin, "refuse").await?;
     let started = ctx.target.restart(&Restart::as_deployed()).await;
     let tools = match &started {
-        Ok(crate::target::Started::Ready) => tool_count(ctx).await,
+        Ok(crate::platform::Started::Ready) => tool_count(ctx).await,
         _ => Ok(0),
     };
     peers::outage(&ctx.http, &admin, "off").await?;

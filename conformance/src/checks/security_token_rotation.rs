@@ -7,8 +7,8 @@ use super::{ready, with_restore};
 use crate::check::{Check, Context, Profile};
 use crate::outcome::{Failure, ensure};
 use crate::peers;
+use crate::platform::Restart;
 use crate::scenario;
-use crate::target::Restart;
 
 /// The check.
 pub static CHECK: Check = Check {

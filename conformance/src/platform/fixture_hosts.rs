@@ -1,7 +1,8 @@
-//! Where the fixtures live in a cluster (and on the docker target's network, whose container
-//! names are these DNS names): config-server and the controller where the scenario's bootstrap
-//! values point, the two MCP backends as Services in namespace `tools`, the key service (JWKS)
-//! beside config-server in namespace `lightapi`.
+//! The fixtures every platform runs and where they live: their in-cluster DNS names on kind and
+//! clusters, the container names on the docker network; the local platform takes the backend
+//! list (instances and session modes) and runs them on 127.0.0.1. Config-server and the
+//! controller where the scenario's bootstrap values point, the two MCP backends as Services in
+//! namespace `tools`, the key service (JWKS) beside config-server in namespace `lightapi`.
 
 use serde_json::Value;
 

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use serde_json::{Map, Value, json};
 use tokio::sync::Mutex;
 
-use super::in_cluster::BACKENDS;
+use super::fixture_hosts::BACKENDS;
 use super::processes::{Fixture, Process, free_port, tail};
 use super::{Endpoints, GatewayConfig, Restart, Started, Target, TargetError};
 use crate::check::Feature;

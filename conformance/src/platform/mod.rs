@@ -20,8 +20,8 @@ use crate::deployment::Deployment;
 use crate::outcome::Failure;
 
 pub mod docker;
+pub(crate) mod fixture_hosts;
 mod gateway_config;
-pub(crate) mod in_cluster;
 pub mod kube;
 pub mod local;
 mod processes;

@@ -9,10 +9,10 @@ use light_gateway_conformance::check::Context;
 use light_gateway_conformance::checks::ALL;
 use light_gateway_conformance::deployment::Deployment;
 use light_gateway_conformance::outcome::Outcome;
+use light_gateway_conformance::platform::local::{Binaries, LocalTarget};
 use light_gateway_conformance::render::{self, ChartRenderer};
 use light_gateway_conformance::runner::{self, NoArtifacts, Selection};
 use light_gateway_conformance::scenario::Scenario;
-use light_gateway_conformance::target::local::{Binaries, LocalTarget};
 use light_gateway_conformance::timeouts::Timeouts;
 
 /// The workspace root.
@@ -146,7 +146,7 @@ impl Local {
 
     /// Stops everything.
     pub async fn stop(self) {
-        use light_gateway_conformance::target::Target;
+        use light_gateway_conformance::platform::Target;
         let _ = self.target.teardown().await;
     }
 }

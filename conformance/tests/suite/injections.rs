@@ -2,8 +2,8 @@
 //! see an unrelated check still pass.
 
 use light_gateway_conformance::peers;
+use light_gateway_conformance::platform::{Cache, Restart, Started, Target};
 use light_gateway_conformance::scenario;
-use light_gateway_conformance::target::{Cache, Restart, Started, Target};
 use serde_json::json;
 
 use crate::common::{Local, assert_failed, assert_passed, binaries, scenario as default_scenario, wrapped};

@@ -4,7 +4,7 @@ use light_gateway_conformance::check::Feature;
 use light_gateway_conformance::checks::ALL;
 use light_gateway_conformance::outcome::Outcome;
 use light_gateway_conformance::runner::Selection;
-use light_gateway_conformance::suite::{self, RunConfig, TargetKind};
+use light_gateway_conformance::suite::{self, Platform, RunConfig};
 use light_gateway_conformance::timeouts::Timeouts;
 use serde_json::Value;
 
@@ -15,7 +15,7 @@ async fn local_target_passes_every_check_that_needs_no_kubernetes_and_skips_the_
     require_strict_client().await;
     let reports = tempfile::tempdir().unwrap();
     let config = RunConfig {
-        target: TargetKind::Local,
+        target: Platform::Local,
         scenario: scenario(),
         selection: Selection::default(),
         report_dir: Some(reports.path().to_path_buf()),
@@ -72,35 +72,6 @@ async fn local_target_passes_every_check_that_needs_no_kubernetes_and_skips_the_
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn kind_target_reports_cannot_run_here_and_skips_every_check_where_kind_is_missing() {
-    let Some(missing) = light_gateway_conformance::target::kube::kind_missing() else {
-        eprintln!("SKIPPED: kind and Docker are installed here; this test is about machines without them");
-        return;
-    };
-    let config = RunConfig {
-        target: TargetKind::Kind,
-        scenario: scenario(),
-        selection: Selection::default(),
-        report_dir: None,
-        keep: false,
-        binaries: binaries(),
-        fixtures_image: suite::default_fixtures_image(),
-        cluster: suite::kind_cluster(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()),
-        timeouts: Timeouts::default(),
-    };
-    let summary = suite::run(config, helm()).await.unwrap();
-    let expected = format!("cannot run here: {missing}");
-    for r in &summary.results {
-        assert!(
-            matches!(&r.outcome, Outcome::Skipped { reason } if *reason == expected),
-            "{}: {:?}",
-            r.id,
-            r.outcome
-        );
-    }
-}
-
 /// Parses the JUnit XML and compares its counts with the YAML report's statistics.
 pub fn junit_counts_equal_yaml_counts(junit: &str, yaml: &Value) {
     let doc = roxmltree::Document::parse(junit).expect("JUnit parses");
@@ -137,7 +108,7 @@ async fn failed_checks_leave_artifacts_without_any_token_and_junit_agrees_with_y
     std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
     let reports = tempfile::tempdir().unwrap();
     let config = RunConfig {
-        target: TargetKind::Local,
+        target: Platform::Local,
         scenario: scenario(),
         selection: Selection {
             only: vec!["fault-config-server-down-uncached".into(), "log-bootstrap".into()],
@@ -145,7 +116,7 @@ async fn failed_checks_leave_artifacts_without_any_token_and_junit_agrees_with_y
         },
         report_dir: Some(reports.path().to_path_buf()),
         keep: false,
-        binaries: light_gateway_conformance::target::local::Binaries {
+        binaries: light_gateway_conformance::platform::local::Binaries {
             gateway: wrapper,
             fixtures: real.fixtures,
         },

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use light_gateway_conformance::check::Feature;
-use light_gateway_conformance::target::{Endpoints, Restart, Started, Target, TargetError};
+use light_gateway_conformance::platform::{Endpoints, Restart, Started, Target, TargetError};
 
 /// Nothing but `mcp` (gateway, admin and fixture URLs all point at its origin).
 pub struct StubTarget {

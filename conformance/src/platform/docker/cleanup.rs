@@ -2,7 +2,7 @@
 //! provisioning everything an earlier run left (a crash, or `--keep`).
 
 use super::{LABEL, cli};
-use crate::target::TargetError;
+use crate::platform::TargetError;
 
 /// How to list, then remove, each kind of object a run makes, in an order that frees each
 /// before what it uses (containers use volumes and the network).

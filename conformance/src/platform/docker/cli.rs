@@ -13,7 +13,7 @@ use std::io::{Read, Seek};
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::target::TargetError;
+use crate::platform::TargetError;
 
 /// The longest any one `docker` call may take (`docker stop` waits its own timeout inside).
 const CALL_TIMEOUT: Duration = Duration::from_secs(120);

@@ -7,7 +7,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path};
 
 use crate::deployment::Identity;
-use crate::target::TargetError;
+use crate::platform::TargetError;
 
 /// Replaces `dir` with exactly `files` (`(relative path, bytes)`).
 ///

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use super::cli;
 use crate::deployment::Deployment;
-use crate::target::TargetError;
-use crate::target::in_cluster::{ADMIN_PORT, BACKEND_PORT, BACKENDS, KEY_SERVICE, Peers, mock_command};
-use crate::target::processes::tail;
+use crate::platform::TargetError;
+use crate::platform::fixture_hosts::{ADMIN_PORT, BACKEND_PORT, BACKENDS, KEY_SERVICE, Peers, mock_command};
+use crate::platform::processes::tail;
 
 /// Where config-server finds its data dir inside its container.
 pub(super) const DATA_DIR: &str = "/data";

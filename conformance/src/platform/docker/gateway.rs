@@ -6,7 +6,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 
 use super::pod::{self, Backing, Source};
 use super::{DockerTarget, LABEL, STOP_GRACE_SECS, State, cli, files};
-use crate::target::{Cache, GatewayConfig, Restart, Started, TargetError};
+use crate::platform::{Cache, GatewayConfig, Restart, Started, TargetError};
 
 impl DockerTarget {
     /// Makes each mount's backing for a start after `cache`, then runs the gateway container
@@ -58,7 +58,7 @@ impl DockerTarget {
             .map_err(|e| TargetError::operation(format!("starting the gateway container {}", self.gateway), e))?;
         let name = self.gateway.as_str();
         Ok(
-            crate::target::wait_ready(&self.http, &self.endpoints.gateway, self.startup, || async move {
+            crate::platform::wait_ready(&self.http, &self.endpoints.gateway, self.startup, || async move {
                 cli::exit_state(name).await.ok().flatten()
             })
             .await,

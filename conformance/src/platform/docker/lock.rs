@@ -6,7 +6,7 @@
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 
-use crate::target::TargetError;
+use crate::platform::TargetError;
 
 /// Held for the target's lifetime; the kernel releases it when the file closes, also when the
 /// process dies, so a crashed run never blocks the next.

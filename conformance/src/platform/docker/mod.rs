@@ -32,7 +32,7 @@ use tokio::sync::Mutex;
 use self::fixtures::Fixture;
 use self::lock::RunLock;
 use self::pod::GatewaySpec;
-use super::in_cluster::{BACKENDS, KEY_SERVICE};
+use super::fixture_hosts::{BACKENDS, KEY_SERVICE};
 use super::processes::tail;
 use super::{Endpoints, Restart, Started, Target, TargetError};
 use crate::check::Feature;

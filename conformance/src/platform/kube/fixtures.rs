@@ -15,8 +15,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use crate::deployment::Identity;
-use crate::target::TargetError;
-use crate::target::in_cluster::{
+use crate::platform::TargetError;
+use crate::platform::fixture_hosts::{
     ADMIN_PORT, BACKEND_NAMESPACE, BACKEND_PORT, BACKENDS, KEY_SERVICE, Peer, Peers, mock_command,
 };
 

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
+use crate::platform::TargetError;
 use crate::render::find_on_path;
-use crate::target::TargetError;
 
 /// How long `kind create cluster` waits for the control plane (its `--wait`).
 const CREATE_WAIT: &str = "120s";
@@ -99,7 +99,7 @@ pub(super) async fn kind(args: Vec<OsString>, what: &str) -> Result<String, Targ
                 "kind {} exited with {}: {}",
                 args.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" "),
                 output.status,
-                crate::target::processes::tail(&stderr, 20)
+                crate::platform::processes::tail(&stderr, 20)
             ),
         ));
     }

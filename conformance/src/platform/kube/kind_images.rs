@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::kind;
-use crate::target::TargetError;
-use crate::target::docker::cli as docker;
+use crate::platform::TargetError;
+use crate::platform::docker::cli as docker;
 
 /// The Engine API version from which `docker image save` takes `--platform`.
 const SAVE_PLATFORM_SINCE: (u32, u32) = (1, 48);

@@ -35,18 +35,19 @@ use self::portforward::{Forward, PodChoice};
 use self::provision::{Applier, Made};
 use self::restart::{InPlace, Plan, RolloutEnd, Waits};
 use self::setup::{cleanup, connect, install, start_forwards};
-use super::in_cluster::{ADMIN_PORT, BACKENDS, Peers};
+use super::fixture_hosts::{ADMIN_PORT, BACKENDS, Peers};
 use super::{Endpoints, Restart, Started, Target, TargetError};
 use crate::check::Feature;
-use crate::cluster::{api, gates};
 use crate::deployment::Deployment;
+use crate::platform::kube::cluster::{api, gates};
+use crate::platform::processes::tail;
 use crate::render::ChartRenderer;
 use crate::scenario::Scenario;
-use crate::target::processes::tail;
 use crate::timeouts::Timeouts;
 
 #[cfg(test)]
 mod canned;
+pub mod cluster;
 mod fixtures;
 mod gateway;
 mod kind;
@@ -167,7 +168,7 @@ impl KubeTarget {
         let runtime = scenario.runtime_config_for(&crate::scenario::RuntimePeers {
             backend_a: &BACKENDS[0].url(),
             backend_b: &BACKENDS[1].url(),
-            key_service: &super::in_cluster::KEY_SERVICE.url(),
+            key_service: &super::fixture_hosts::KEY_SERVICE.url(),
         });
         let objects = fixtures::fixture_objects(&peers, &deployment.identity, &options.fixtures_image, &runtime)?;
         let gateway = gateway_of(&deployment)?;

@@ -16,8 +16,8 @@ use kube::Api;
 use kube::api::{AttachParams, ListParams, LogParams, Patch, PatchParams};
 use tokio::io::AsyncReadExt;
 
-use crate::cluster::gates;
-use crate::target::TargetError;
+use crate::platform::TargetError;
+use crate::platform::kube::cluster::gates;
 
 /// The label the Deployment controller gives each revision's pods.
 pub(super) const TEMPLATE_HASH: &str = "pod-template-hash";

@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::*;
-use crate::target::kube::canned;
+use crate::platform::kube::canned;
 
 fn pod(name: &str, hash: &str, ready: bool, started: &str, restarts: i32, state: Value) -> Pod {
     serde_json::from_value(json!({

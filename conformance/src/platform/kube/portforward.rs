@@ -14,7 +14,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
 use super::ops;
-use crate::target::TargetError;
+use crate::platform::TargetError;
 
 /// How long a finished forward may take to close its WebSocket before it is cut.
 const CLOSE_WITHIN: Duration = Duration::from_secs(5);
@@ -156,7 +156,7 @@ mod tests {
     use tokio::io::AsyncReadExt;
 
     use super::*;
-    use crate::target::kube::canned;
+    use crate::platform::kube::canned;
 
     #[tokio::test]
     async fn the_current_pod_is_read_per_connection() {

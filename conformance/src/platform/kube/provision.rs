@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::fixtures;
 use crate::deployment::Deployment;
-use crate::target::TargetError;
+use crate::platform::TargetError;
 
 /// The field manager of every apply: the suite owns what it applied, nothing else.
 pub(super) const MANAGER: &str = "light-gateway-conformance";
@@ -308,8 +308,8 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::platform::kube::canned;
     use crate::render::{Release, Rendered};
-    use crate::target::kube::canned;
 
     #[test]
     fn hooks_are_left_out_and_the_rest_follows_helms_order() {

@@ -17,9 +17,9 @@ use kube::api::ListParams;
 use serde_json::{Map, Value, json};
 
 use super::ops::{self, TEMPLATE_HASH};
-use crate::cluster::gates;
 use crate::deployment::Deployment;
-use crate::target::{Cache, Restart, TargetError, empties_cache, pvc_cache};
+use crate::platform::kube::cluster::gates;
+use crate::platform::{Cache, Restart, TargetError, empties_cache, pvc_cache};
 use crate::timeouts::Timeouts;
 
 /// The pod-template annotation that rolls the pods when nothing else changed.

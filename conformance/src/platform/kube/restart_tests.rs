@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use super::*;
+use crate::platform::kube::canned;
 use crate::render::{Release, Rendered};
-use crate::target::kube::canned;
 
 fn deployed(values: Value) -> Deployment {
     let manifests =

@@ -146,7 +146,7 @@ pub(super) async fn start_forwards(
     .await?;
     let gateway_url = gateway_forward.url(&gateway.protocol)?;
     let mut forwards = vec![gateway_forward];
-    let metrics = match crate::target::metrics_listener(deployment) {
+    let metrics = match crate::platform::metrics_listener(deployment) {
         Some((port, path)) => {
             let pods: Api<Pod> = Api::namespaced(client.clone(), &gateway.namespace);
             let forward =
@@ -179,7 +179,7 @@ pub(super) async fn start_forwards(
     let endpoints = Endpoints {
         gateway: gateway_url,
         service: gateway.service.as_ref().map(|s| service_url(cluster_url, s)),
-        mcp_path: crate::target::mcp_path(deployment),
+        mcp_path: crate::platform::mcp_path(deployment),
         config_server_admin: find("config-server")?,
         controller_admin: find("controller")?,
         key_service_admin: find("key-service")?,

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::*;
+use crate::platform::Cache;
 use crate::render::{LintReport, Release, RenderError, Rendered};
-use crate::target::Cache;
 
 fn golden(name: &str) -> Deployment {
     let path = format!("{}/../chart/tests/golden/{name}.yaml", env!("CARGO_MANIFEST_DIR"));
@@ -267,7 +267,7 @@ fn pod(name: &str, hash: &str, started: &str) -> Value {
 }
 
 /// The API server of a cluster where every rollout completes at revision 2 ("new").
-fn rolling_cluster(seen: &crate::target::kube::canned::Seen) -> (u16, Value) {
+fn rolling_cluster(seen: &crate::platform::kube::canned::Seen) -> (u16, Value) {
     let labels = json!({"app.kubernetes.io/name": "light-gateway", "app.kubernetes.io/instance": "gw"});
     match (seen.method.as_str(), seen.path()) {
         ("GET", "/api/v1/namespaces/light-gateway/pods/gw-old-1/log") => {
@@ -322,11 +322,11 @@ fn rolling_cluster(seen: &crate::target::kube::canned::Seen) -> (u16, Value) {
                 "2026-01-01T00:02:00Z",
             ),
         ),
-        _ => crate::target::kube::canned::not_found(),
+        _ => crate::platform::kube::canned::not_found(),
     }
 }
 
-fn applied_deployment(seen: &[crate::target::kube::canned::Seen]) -> Value {
+fn applied_deployment(seen: &[crate::platform::kube::canned::Seen]) -> Value {
     let patch = seen
         .iter()
         .find(|s| s.method == "PATCH" && s.path().ends_with("/deployments/gw-light-gateway"))
