@@ -25,7 +25,7 @@ use crate::tls::{self, TlsError};
 
 /// How long the listeners may take to accept connections after Pingora starts.
 const BIND_TIMEOUT: Duration = Duration::from_secs(5);
-/// Upper bound of the wait for a deregistration ack (docs/protocols.md, "Controller").
+/// Upper bound of the wait for a deregistration ack (docs/protocols.md#controller).
 const DEREGISTER_TIMEOUT: Duration = Duration::from_secs(5);
 /// Exit code when a second signal cuts a drain short.
 pub const EXIT_SECOND_SIGNAL: i32 = 130;

@@ -1,4 +1,4 @@
-//! Outbound TLS for config-server, the controller and backends (docs/protocols.md, "Config-server"): the system roots plus
+//! Outbound TLS for config-server, the controller and backends (docs/protocols.md#config-server): the system roots plus
 //! the configured CA bundle, hostname checks that can be switched off on their own, optional
 //! client identity (mTLS) and minimum version. Also checks the HTTPS listener's files.
 

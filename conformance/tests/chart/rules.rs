@@ -1,4 +1,4 @@
-//! The deployment guide's rules (seed 000) that the chart enforces, one test each.
+//! The deployment guide's rules that the chart enforces, one test each.
 
 use k8s_openapi::api::core::v1::{Secret, Volume};
 use rstest::rstest;

@@ -1,5 +1,5 @@
 //! Exposure (ClusterIP, NodePort, LoadBalancer, Ingress, HTTPRoute), the MeshGatewayInstance
-//! surface of seed 003 and which surface wins, NetworkPolicy peers and ports, HPA and PDB.
+//! surface of Kong Mesh's MeshGatewayInstance and which surface wins, NetworkPolicy peers and ports, HPA and PDB.
 
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{Service, ServiceAccount};

@@ -1,4 +1,4 @@
-//! The config-server client (docs/protocols.md, "Config-server"): three GETs with the tuple query, the normalised
+//! The config-server client (docs/protocols.md#config-server): three GETs with the tuple query, the normalised
 //! Authorization header, connect and total timeouts and the configured TLS trust.
 
 use std::time::Duration;

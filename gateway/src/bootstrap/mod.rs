@@ -1,5 +1,5 @@
 //! Bootstrap: download runtime config from config-server into the cache, or fall back to the
-//! cache (docs/protocols.md, "Config-server"). Only a config mistake (an unreadable CA, say) stops the gateway
+//! cache (docs/protocols.md#config-server). Only a config mistake (an unreadable CA, say) stops the gateway
 //! here; an unreachable or refusing config-server is logged with the fallback used.
 
 pub mod cache;

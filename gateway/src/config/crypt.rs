@@ -1,4 +1,4 @@
-//! `CRYPT:<hexSalt>:<hexCipher>` values (docs/protocols.md, "Bootstrap config"): AES-256-CBC with a zero IV and
+//! `CRYPT:<hexSalt>:<hexCipher>` values (docs/protocols.md#bootstrap-config): AES-256-CBC with a zero IV and
 //! PKCS7 padding, the key derived with PBKDF2-HMAC-SHA256 (65,536 iterations, 32 bytes) from
 //! the password in `light_4j_config_password`.
 

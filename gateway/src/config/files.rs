@@ -1,5 +1,5 @@
 //! Typed bootstrap files: `startup.yml`, `server.yml`, `portal-registry.yml`, `client.yml`
-//! (docs/protocols.md, "Bootstrap config"). Each is strict: an unknown key is an error naming it.
+//! (docs/protocols.md#bootstrap-config). Each is strict: an unknown key is an error naming it.
 
 use std::net::IpAddr;
 

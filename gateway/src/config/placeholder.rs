@@ -1,4 +1,4 @@
-//! `${key}` / `${key:default}` resolution (docs/protocols.md, "Bootstrap config").
+//! `${key}` / `${key:default}` resolution (docs/protocols.md#bootstrap-config).
 //!
 //! Lookup order: the environment under the upper-cased name with `.` and `-` turned into `_`,
 //! the environment under the exact name, the merged values map, then the default. A

@@ -1,4 +1,4 @@
-//! Where config files come from and how they layer (docs/protocols.md, "Bootstrap config").
+//! Where config files come from and how they layer (docs/protocols.md#bootstrap-config).
 //!
 //! `values.yml` merges key by key: embedded < `config-defaults` < `config` < `config-cache`.
 //! Every other file comes whole from the highest source that has it. The bootstrap phase never
@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use super::ConfigError;
 
-/// Defaults compiled into the binary: the templates of the deployment guide (seed 000).
+/// Defaults compiled into the binary: the templates of the upstream deployment guide.
 const EMBEDDED: &[(&str, &str)] = &[
     ("values.yml", include_str!("../../config-defaults/values.yml")),
     ("startup.yml", include_str!("../../config-defaults/startup.yml")),

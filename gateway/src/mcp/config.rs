@@ -1,4 +1,4 @@
-//! `mcp-router.yml` (docs/protocols.md, "MCP"): typed, strict, checked at startup. Keys upstream has that
+//! `mcp-router.yml` (docs/protocols.md#mcp): typed, strict, checked at startup. Keys upstream has that
 //! this gateway does not use are accepted and named as unused; keys nobody knows are errors.
 
 use std::collections::HashMap;

@@ -1,4 +1,4 @@
-//! The MCP router (docs/protocols.md, "MCP"): Streamable HTTP on one path, both eras, tools/list and
+//! The MCP router (docs/protocols.md#mcp): Streamable HTTP on one path, both eras, tools/list and
 //! tools/call to MCP and HTTP backends. Design notes: `README.md` in this folder.
 
 pub mod aggregate;

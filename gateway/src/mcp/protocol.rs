@@ -1,5 +1,5 @@
 //! Per-request protocol decisions that need no state: era, version, required headers, the
-//! answer's media type and the Origin check (docs/protocols.md, "MCP").
+//! answer's media type and the Origin check (docs/protocols.md#mcp).
 
 use base64::Engine;
 use http::HeaderMap;

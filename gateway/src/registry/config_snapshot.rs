@@ -1,5 +1,5 @@
 //! The runtime config as the controller may see it (`get_service_info`): every file the gateway
-//! runs with, placeholders resolved, secrets replaced by `"*"` (docs/protocols.md, "Controller").
+//! runs with, placeholders resolved, secrets replaced by `"*"` (docs/protocols.md#controller).
 //!
 //! A value is masked when its key names a secret ([`is_secret_key`]), when it is still a
 //! `CRYPT:` value, or when it carries a known secret: a decrypted `CRYPT:` value, the portal

@@ -1,4 +1,4 @@
-//! Controller registration (portal registry, docs/protocols.md, "Controller").
+//! Controller registration (portal registry, docs/protocols.md#controller).
 
 mod backoff;
 pub mod config_snapshot;

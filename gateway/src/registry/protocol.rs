@@ -1,4 +1,4 @@
-//! The controller's JSON-RPC 2.0 frames (docs/protocols.md, "Controller").
+//! The controller's JSON-RPC 2.0 frames (docs/protocols.md#controller).
 
 use serde::Serialize;
 use serde_json::{Value, json};

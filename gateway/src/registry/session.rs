@@ -1,5 +1,5 @@
 //! The controller session: one WebSocket, registration, heartbeat, reconnect with backoff,
-//! answers to controller requests, lookups and deregistration (docs/protocols.md, "Controller").
+//! answers to controller requests, lookups and deregistration (docs/protocols.md#controller).
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! Admission (docs/protocols.md, "Health and admission"): `/health` always answers; everything else waits for ready and
+//! Admission (docs/protocols.md#health-and-admission): `/health` always answers; everything else waits for ready and
 //! stops at draining. In-flight requests are counted so a drain knows when it is done.
 
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! The gateway as an MCP client of a backend (docs/protocols.md, MCP backends): legacy
+//! The gateway as an MCP client of a backend (docs/protocols.md#mcp): legacy
 //! backends get one session per frontend session (or one shared session for the bridge),
 //! initialised lazily; stateless backends get self-contained requests, never an `initialize`.
 
