@@ -229,6 +229,19 @@ pub fn init() {
     }
 }
 
+/// An error with its causes, one line: the one formatter of error chains in logs and answers
+/// (a client library's top message often hides the useful part).
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::{Arc, Mutex};

@@ -259,21 +259,9 @@ fn transport_reason(error: &reqwest::Error) -> String {
         return "timed out (startup.timeout / startup.connectTimeout)".to_string();
     }
     match std::error::Error::source(error) {
-        Some(cause) => error_chain(cause),
+        Some(cause) => crate::logging::error_chain(cause),
         None => error.to_string(),
     }
-}
-
-/// An error with its causes, one line: reqwest's own message hides the useful part.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -150,7 +150,7 @@ async fn connect_and_register(settings: &Settings) -> Result<(Socket, Uuid), Str
             format!(
                 "failed to connect to {}: {}",
                 settings.ws_url,
-                crate::bootstrap::client::error_chain(&e)
+                crate::logging::error_chain(&e)
             )
         })?;
     let params = serde_json::to_value(&settings.register).map_err(|e| e.to_string())?;

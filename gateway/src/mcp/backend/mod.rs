@@ -379,7 +379,7 @@ fn sweep_idle_connections(pools: &[&Arc<Pool>]) {
 
 /// The request failed before any answer.
 pub(crate) fn transport_error(url: &url::Url, error: &pool::SendError) -> CallError {
-    let cause = crate::bootstrap::client::error_chain(error);
+    let cause = crate::logging::error_chain(error);
     CallError::backend(
         Failure::Unreachable,
         format!("backend {} unreachable: {cause}", Redacted(url)),
