@@ -94,7 +94,7 @@ fn undecryptable_crypt_value_exits_non_zero_naming_file_and_key() {
 #[test]
 fn crypt_value_with_the_right_password_is_accepted() {
     let app = app_with(&format!("light-config-server-uri: {}\n", encrypted()), &[]);
-    Command::new(bin("light-gateway"))
+    Command::new(gateway_bin())
         .current_dir(app.dir.path())
         .env(crypt::PASSWORD_ENV, "right-password")
         .arg("validate-config")
@@ -105,7 +105,7 @@ fn crypt_value_with_the_right_password_is_accepted() {
 #[test]
 fn a_config_dir_holding_only_values_yml_is_valid() {
     let app = AppDir::new(&base_values());
-    Command::new(bin("light-gateway"))
+    Command::new(gateway_bin())
         .current_dir(app.dir.path())
         .arg("validate-config")
         .assert()
@@ -114,7 +114,7 @@ fn a_config_dir_holding_only_values_yml_is_valid() {
 }
 
 fn check_both_ways(app: &AppDir, env: &[(&str, &str)], expected: &[&str]) {
-    let validate = Command::new(bin("light-gateway"))
+    let validate = Command::new(gateway_bin())
         .current_dir(app.dir.path())
         .envs(env.iter().copied())
         .args(["validate-config", "--config-dir", app.path("config").to_str().unwrap()])
@@ -124,7 +124,7 @@ fn check_both_ways(app: &AppDir, env: &[(&str, &str)], expected: &[&str]) {
     for needle in expected {
         assert!(text.contains(needle), "validate-config: {needle:?} not in:\n{text}");
     }
-    let run = Command::new(bin("light-gateway"))
+    let run = Command::new(gateway_bin())
         .current_dir(app.dir.path())
         .envs(env.iter().copied())
         .timeout(std::time::Duration::from_secs(20))

@@ -220,18 +220,24 @@ struct Window {
     written: Duration,
 }
 
-fn count(output: &Output, needle: &str) -> usize {
-    output.text().matches(needle).count()
+/// How many `configs` requests config-server has recorded.
+fn configs_requests(cs: &Mock) -> usize {
+    cs.get("/__admin/requests")
+        .as_array()
+        .expect("the request record is a list")
+        .iter()
+        .filter(|r| r["path"] == "/config-server/configs")
+        .count()
 }
 
 /// Starts a gateway and waits for its bootstrap to finish, timing it.
 fn full_start(app: &AppDir, cs: &Mock) -> (Gateway, Window) {
-    let served_before = count(&cs.logs, "configs served");
+    let served_before = configs_requests(cs);
     let gateway = Gateway::start(app, Some(&token(HOST, SID, ENV)));
     let spawned = Instant::now();
     let mut served = None;
     loop {
-        if served.is_none() && count(&cs.logs, "configs served") > served_before {
+        if served.is_none() && configs_requests(cs) > served_before {
             served = Some(spawned.elapsed());
         }
         if gateway.logs.text().contains("config-server bootstrap ok") {

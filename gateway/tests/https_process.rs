@@ -43,17 +43,8 @@ fn https_config_server(verify_hostname: bool, trust_ca: bool) -> Gateway {
     let certs = tempfile::tempdir().unwrap();
     pki.write(certs.path());
     let data = config_data("a: 1\n");
-    let cs = Mock::start(
-        "mock-config-server",
-        &[
-            "--data-dir",
-            data.path().to_str().unwrap(),
-            "--tls-cert",
-            certs.path().join("server.pem").to_str().unwrap(),
-            "--tls-key",
-            certs.path().join("server.key").to_str().unwrap(),
-        ],
-    );
+    let (cert, key) = (certs.path().join("server.pem"), certs.path().join("server.key"));
+    let cs = Mock::config_server(data.path(), Some((&cert, &key)));
     let url = format!("https://127.0.0.1:{}", cs.port());
     let mut values = values(&url, None, free_port());
     if trust_ca {

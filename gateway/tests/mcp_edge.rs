@@ -3,6 +3,7 @@
 
 mod support;
 
+use light_gateway_fixtures::SessionMode;
 use reqwest::blocking::Response;
 use rstest::rstest;
 use serde_json::{Value, json};
@@ -80,19 +81,8 @@ fn call_https_backend(names: &[&str], values_extra: &str) -> (Value, Gateway) {
     let tls = pki(names);
     let certs = tempfile::tempdir().unwrap();
     tls.write(certs.path());
-    let backend = Mock::start(
-        "mock-mcp-server",
-        &[
-            "--instance",
-            "tls-backend",
-            "--session-mode",
-            "stateless",
-            "--tls-cert",
-            certs.path().join("server.pem").to_str().unwrap(),
-            "--tls-key",
-            certs.path().join("server.key").to_str().unwrap(),
-        ],
-    );
+    let (cert, key) = (certs.path().join("server.pem"), certs.path().join("server.key"));
+    let backend = Mock::mcp_server("tls-backend", SessionMode::Stateless, Some((&cert, &key)));
     let tool = format!(
         "mcp-router.tools:\n  - {{name: tls_echo, endpointName: echo, apiType: mcp, backendMcpProtocol: stateless, targetHost: 'https://127.0.0.1:{}', path: /mcp, toolMetadata: {{runtime: {{allowPrivateTargetHost: true}}}}}}\n",
         backend.port()

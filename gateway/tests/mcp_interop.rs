@@ -14,6 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use light_gateway_fixtures::SessionMode;
 use rmcp::model::CallToolRequestParams;
 use rstest::rstest;
 use serde_json::{Value, json};
@@ -108,10 +109,7 @@ struct Matrix {
 }
 
 fn matrix() -> Matrix {
-    let rs = Mock::start(
-        "mock-mcp-server",
-        &["--instance", "backend-a", "--session-mode", "legacy"],
-    );
+    let rs = Mock::mcp_server("backend-a", SessionMode::Legacy, None);
     let py = PyBackend::start("py");
     let private = "toolMetadata: {runtime: {allowPrivateTargetHost: true}}";
     let mut tools = String::from("mcp-router.tools:\n");

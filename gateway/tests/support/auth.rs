@@ -55,7 +55,7 @@ rule.endpointRules:
 /// Starts the protected deployment; `extra` is appended to values.yml; `keys_args` go to the
 /// key service.
 pub fn deploy_auth(extra: &str) -> AuthDeployment {
-    let keys = Mock::start("mock-key-service", &["--initial-alg", "RS256"]);
+    let keys = Mock::key_service(light_gateway_fixtures::key_service::KeyAlg::RS256);
     let a = mcp_server("backend-a", "legacy");
     let b = mcp_server("backend-b", "stateless");
     let port = free_port();

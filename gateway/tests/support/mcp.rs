@@ -59,9 +59,14 @@ pub fn incident_of(message: &str) -> &str {
     &message[start..start + 16]
 }
 
-/// A mock MCP server binary.
+/// A mock MCP server, `mode` `legacy` or `stateless`.
 pub fn mcp_server(instance: &str, mode: &str) -> Mock {
-    Mock::start("mock-mcp-server", &["--instance", instance, "--session-mode", mode])
+    let mode = match mode {
+        "legacy" => light_gateway_fixtures::SessionMode::Legacy,
+        "stateless" => light_gateway_fixtures::SessionMode::Stateless,
+        other => panic!("no session mode {other:?}"),
+    };
+    Mock::mcp_server(instance, mode, None)
 }
 
 /// The tools: echo/add/slow/fail on A (legacy), echo_b on B (stateless), `down` to a dead

@@ -1,10 +1,13 @@
-//! Process-test support: the real `light-gateway` binary and the real mock binaries on
-//! 127.0.0.1, each in its own temp dir, killed on drop.
+//! Process-test support: the real `light-gateway` binary on 127.0.0.1 in its own temp dir,
+//! killed on drop, and its peers, the fixtures crate's mocks, in this process ([`mocks`]).
 #![allow(dead_code)]
 
 pub mod auth;
 pub mod certs;
 pub mod mcp;
+pub mod mocks;
+
+pub use mocks::Mock;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -21,20 +24,9 @@ pub const WAIT: Duration = Duration::from_secs(15);
 /// A token no output may ever show.
 pub const SECRET_MARK: &str = "tOkEnSeCrEt";
 
-/// Path of a workspace binary next to the test executable (`make test` builds them all).
-pub fn bin(name: &str) -> PathBuf {
-    if name == "light-gateway" {
-        return PathBuf::from(env!("CARGO_BIN_EXE_light-gateway"));
-    }
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap();
-    let path = dir.join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo build --workspace --bins` first (make test does)",
-        path.display()
-    );
-    path
+/// The gateway binary cargo built for these tests.
+pub fn gateway_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_light-gateway"))
 }
 
 /// An unsigned JWT with these claims; the signature part carries a marker so a leak is visible.
@@ -90,97 +82,14 @@ impl Output {
     }
 }
 
-/// A running mock binary.
-pub struct Mock {
-    child: Child,
-    /// Main URL (`http://127.0.0.1:port`).
-    pub main: String,
-    /// Admin URL.
-    pub admin: String,
-    /// stderr lines.
-    pub logs: Output,
-}
-
-impl Mock {
-    /// Starts `name` with `args` and waits for its `LISTENING` line.
-    pub fn start(name: &str, args: &[&str]) -> Mock {
-        let mut child = Command::new(bin(name))
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let logs = Output::default();
-        logs.capture(child.stderr.take().unwrap());
-        let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
-        let field = |key: &str| {
-            first
-                .split_whitespace()
-                .find_map(|w| w.strip_prefix(key))
-                .unwrap_or_else(|| panic!("{name} printed {first:?}; stderr:\n{}", logs.text()))
-                .to_string()
-        };
-        Mock {
-            main: field("main="),
-            admin: field("admin="),
-            logs,
-            child,
-        }
-    }
-
-    /// The port of the main listener.
-    pub fn port(&self) -> u16 {
-        self.main
-            .rsplit(':')
-            .next()
-            .unwrap()
-            .trim_end_matches('/')
-            .parse()
-            .unwrap()
-    }
-
-    /// GET an admin path as JSON.
-    pub fn get(&self, path: &str) -> Value {
-        client()
-            .get(format!("{}{path}", self.admin))
-            .send()
-            .unwrap()
-            .json()
-            .unwrap()
-    }
-
-    /// POST JSON to an admin path.
-    pub fn post(&self, path: &str, body: Value) -> Value {
-        let response = client()
-            .post(format!("{}{path}", self.admin))
-            .json(&body)
-            .send()
-            .unwrap();
-        response.json().unwrap_or(Value::Null)
-    }
-}
-
-impl Drop for Mock {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// The mock config-server over `data`.
 pub fn config_server(data: &Path) -> Mock {
-    Mock::start("mock-config-server", &["--data-dir", data.to_str().unwrap()])
+    Mock::config_server(data, None)
 }
 
 /// The mock controller, on `listen` when given.
 pub fn controller(listen: Option<&str>) -> Mock {
-    match listen {
-        Some(addr) => Mock::start("mock-controller", &["--listen", addr]),
-        None => Mock::start("mock-controller", &[]),
-    }
+    Mock::controller(listen.map(|addr| addr.parse().expect("a socket address")))
 }
 
 /// The tuple the tests use.
@@ -260,7 +169,7 @@ impl Gateway {
 
     /// Starts with extra environment variables.
     pub fn start_with(app: &AppDir, token: Option<&str>, env: &[(&str, &str)]) -> Gateway {
-        let mut cmd = Command::new(bin("light-gateway"));
+        let mut cmd = Command::new(gateway_bin());
         cmd.current_dir(app.dir.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
