@@ -1,5 +1,6 @@
 //! Admission on the wire: /health for any method at all times; 503 with `connection: close`
 //! and `retry-after: 0` for everything else until ready.
+#![allow(clippy::unwrap_used)] // a test's panic is its failure report
 
 mod support;
 

@@ -2,6 +2,7 @@
 //! output with its correlation id, tool, backend, outcome and latency (arguments masked when
 //! kept); the correlation id and the W3C traceparent reach the backend, and the id comes back
 //! to the client, in the header and in the gateway's own JSON-RPC errors.
+#![allow(clippy::unwrap_used)] // a test's panic is its failure report
 
 mod support;
 

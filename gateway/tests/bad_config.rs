@@ -1,5 +1,6 @@
 //! Bad inputs: each exits non-zero, from `validate-config` and from a real start, with a
 //! message that names the file and the key (or the line, for YAML syntax).
+#![allow(clippy::unwrap_used)] // a test's panic is its failure report
 
 mod support;
 

@@ -1,4 +1,5 @@
 //! The real gateway against the real mock config-server: download, cache, fallback, 403.
+#![allow(clippy::unwrap_used)] // a test's panic is its failure report
 
 mod support;
 

@@ -14,6 +14,7 @@
 //! the n-th change seen in the cache dir, so that kills land inside writes too (see [`Kill`]).
 //! Delays and n come from a seeded RNG: `CRASH_CONSISTENCY_SEED` (default `SEED`);
 //! `CRASH_CONSISTENCY_ROUNDS` (default 200).
+#![allow(clippy::unwrap_used)] // a test's panic is its failure report
 
 mod support;
 

@@ -1,4 +1,5 @@
 //! The HTTPS listener with a certificate generated at run time, and the protocol it registers.
+#![allow(clippy::unwrap_used)] // a test's panic is its failure report
 
 mod support;
 

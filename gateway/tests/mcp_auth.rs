@@ -1,6 +1,7 @@
 //! Protected MCP traffic through the real binary: tokens from the mock key service, the MCP
 //! authorization challenge and metadata, per-tool access in both eras, sessions bound to their
 //! principal, key rotation without a restart, and an unreachable key service failing closed.
+#![allow(clippy::unwrap_used)] // a test's panic is its failure report
 
 mod support;
 

@@ -1,5 +1,6 @@
 //! The router's edge: which Host names it answers to, which address a client's limits count
 //! against behind trusted proxies, and which TLS trust reaches HTTPS backends.
+#![allow(clippy::unwrap_used)] // a test's panic is its failure report
 
 mod support;
 

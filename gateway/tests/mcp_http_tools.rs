@@ -1,5 +1,6 @@
 //! `apiType: http` tools through the real gateway to a JSON API (wiremock), and the SSRF guard
 //! for host names that resolve to loopback.
+#![allow(clippy::unwrap_used)] // a test's panic is its failure report
 
 mod support;
 

@@ -5,6 +5,7 @@
 //! result, a tool answering `isError`, an unknown tool, a backend that is down. The Python side
 //! runs as real processes from `.venv` (`make setup`), and the SDK's own models validate every
 //! answer it reads.
+#![allow(clippy::unwrap_used)] // a test's panic is its failure report
 
 mod support;
 

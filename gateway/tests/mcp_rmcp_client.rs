@@ -1,5 +1,6 @@
 //! rmcp's own client (an implementation we did not write) through the real gateway binary to
 //! the real mock MCP servers: both lifecycles, tools/list, tools/call, aggregation.
+#![allow(clippy::unwrap_used)] // a test's panic is its failure report
 
 mod support;
 

@@ -1,5 +1,6 @@
 //! The MCP endpoint on the wire: each bad input gets its exact status and JSON-RPC code, SSE
 //! answers, the bridge, and what reaches backends.
+#![allow(clippy::unwrap_used)] // a test's panic is its failure report
 
 mod support;
 

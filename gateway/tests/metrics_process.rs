@@ -1,6 +1,7 @@
 //! Metrics end to end: a gateway with `metrics.prometheusPort` serves Prometheus text on that
 //! port whose counters rise by the calls made, per tool, backend and outcome; with metrics off
 //! nothing listens there.
+#![allow(clippy::unwrap_used)] // a test's panic is its failure report
 
 mod support;
 

@@ -1,5 +1,6 @@
 //! The real gateway against the real mock controller: the record, startOnRegistryFailure,
 //! controller requests and the runtime tools.
+#![allow(clippy::unwrap_used)] // a test's panic is its failure report
 
 mod support;
 

@@ -1,6 +1,7 @@
 //! Hot reload end to end: config-server starts serving a new tool, the controller calls
 //! `reload_modules`, and the gateway serves it, with traffic running across the reload and a
 //! legacy session opened before it still usable; a broken config then fails and changes nothing.
+#![allow(clippy::unwrap_used)] // a test's panic is its failure report
 
 mod support;
 

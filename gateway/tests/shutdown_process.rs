@@ -1,4 +1,5 @@
 //! SIGTERM: in-flight requests complete, deregistration is recorded, exit 0 within the grace.
+#![allow(clippy::unwrap_used)] // a test's panic is its failure report
 
 mod support;
 

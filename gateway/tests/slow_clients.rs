@@ -1,6 +1,7 @@
 //! Slow and greedy clients: a connection limit, a deadline for a whole request head (idle
 //! keep-alive time included) and for a whole body, so a client trickling bytes cannot hold a
 //! connection and its task for good.
+#![allow(clippy::unwrap_used)] // a test's panic is its failure report
 
 mod support;
 

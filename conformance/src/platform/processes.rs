@@ -56,6 +56,7 @@ impl Process {
         self.exited
     }
 
+    #[allow(unsafe_code)] // kill(2): std sends only SIGKILL, the drain needs SIGTERM.
     fn signal(&self, signal: libc::c_int) {
         if let Some(pid) = self.child.id().and_then(|p| libc::pid_t::try_from(p).ok()) {
             // SAFETY: kill(2) on our own child's pid; it has not been reaped (id() is Some).

@@ -5,6 +5,10 @@
 //! the caller frees with `helm_free_string`; charts are `uint64` handles freed with
 //! `helm_chart_free`. The Go runtime cannot be unloaded, so the library stays loaded for the
 //! life of the process.
+//!
+//! Calling a C ABI takes `unsafe`; this module is the only one of the suite's library that
+//! may use it, and every block says why it holds.
+#![allow(unsafe_code)]
 
 use std::ffi::{CStr, CString, c_char, c_void};
 use std::path::{Path, PathBuf};

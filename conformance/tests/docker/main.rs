@@ -4,6 +4,7 @@
 //! `make test` runs them (`--run-ignored all`) when a Docker engine answers, and fails under
 //! `CI=true` when none does. Run by hand without Docker or the images, a test fails naming
 //! what is missing.
+#![allow(clippy::unwrap_used)] // a test's panic is its failure report
 
 use std::process::Command;
 

@@ -3,7 +3,6 @@
 //! `flock` on a file in the temp dir serializes runs across processes; it also serializes runs
 //! inside one process (each holds its own open file description), such as parallel tests.
 
-use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 
 use crate::platform::TargetError;
@@ -42,14 +41,11 @@ impl RunLock {
             .open(&path)
             .map_err(|e| TargetError::operation(what(), e))?;
         loop {
-            // SAFETY: flock(2) on a descriptor this function owns and keeps open.
-            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
-            if rc == 0 {
-                return Ok(Self { _file: file });
-            }
-            let err = std::io::Error::last_os_error();
-            if err.kind() != std::io::ErrorKind::Interrupted {
-                return Err(TargetError::operation(what(), err));
+            // std's File::lock is flock(2) with LOCK_EX on Unix.
+            match file.lock() {
+                Ok(()) => return Ok(Self { _file: file }),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(TargetError::operation(what(), e)),
             }
         }
     }
