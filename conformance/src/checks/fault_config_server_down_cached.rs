@@ -2,11 +2,10 @@
 
 use futures_util::FutureExt;
 
-use super::{has_milestone, ready, with_restore};
+use super::{restart_while_config_server_refuses, with_restore};
 use crate::check::{Check, Context, Profile};
 use crate::outcome::{Failure, ensure};
-use crate::peers;
-use crate::platform::{Cache, Restart};
+use crate::platform::Cache;
 
 /// The check.
 pub static CHECK: Check = Check {
@@ -20,23 +19,8 @@ pub static CHECK: Check = Check {
 };
 
 async fn run(ctx: &Context<'_>) -> Result<String, Failure> {
-    let admin = ctx.target.endpoints().config_server_admin;
     with_restore(ctx, async {
-        peers::outage(&ctx.http, &admin, "refuse").await?;
-        let started = ctx
-            .target
-            .restart(&Restart {
-                cache: Cache::Keep,
-                ..Restart::as_deployed()
-            })
-            .await;
-        peers::outage(&ctx.http, &admin, "off").await?;
-        ready(started?, "config-server down, cache kept")?;
-        let logs = ctx.target.gateway_logs().await?;
-        ensure(
-            has_milestone(&logs, "bootstrap_failed", "config-server bootstrap failed"),
-            || "the failed bootstrap is not logged".into(),
-        )?;
+        let logs = restart_while_config_server_refuses(ctx, Cache::Keep, "config-server down, cache kept").await?;
         ensure(logs.contains("config-cache/values.yml"), || {
             "the log does not name config-cache/values.yml as the fallback".into()
         })?;

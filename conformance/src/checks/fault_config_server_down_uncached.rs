@@ -2,11 +2,10 @@
 
 use futures_util::FutureExt;
 
-use super::{has_milestone, ready, with_restore};
+use super::{restart_while_config_server_refuses, with_restore};
 use crate::check::{Check, Context, Profile};
 use crate::outcome::{Failure, ensure};
-use crate::peers;
-use crate::platform::{Cache, Restart};
+use crate::platform::Cache;
 
 /// The check.
 pub static CHECK: Check = Check {
@@ -20,23 +19,8 @@ pub static CHECK: Check = Check {
 };
 
 async fn run(ctx: &Context<'_>) -> Result<String, Failure> {
-    let admin = ctx.target.endpoints().config_server_admin;
     with_restore(ctx, async {
-        peers::outage(&ctx.http, &admin, "refuse").await?;
-        let started = ctx
-            .target
-            .restart(&Restart {
-                cache: Cache::Empty,
-                ..Restart::as_deployed()
-            })
-            .await;
-        peers::outage(&ctx.http, &admin, "off").await?;
-        ready(started?, "config-server down, empty cache")?;
-        let logs = ctx.target.gateway_logs().await?;
-        ensure(
-            has_milestone(&logs, "bootstrap_failed", "config-server bootstrap failed"),
-            || "the failed bootstrap is not logged".into(),
-        )?;
+        let logs = restart_while_config_server_refuses(ctx, Cache::Empty, "config-server down, empty cache").await?;
         ensure(logs.contains("no cached values"), || {
             "the log does not say that no cached values were used".into()
         })?;

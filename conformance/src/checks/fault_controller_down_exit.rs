@@ -1,13 +1,11 @@
 //! Controller down with startOnRegistryFailure false: the gateway exits non-zero.
 
 use futures_util::FutureExt;
-use serde_json::json;
 
-use super::with_restore;
+use super::{restart_while_controller_refuses, with_restore};
 use crate::check::{Check, Context, Profile};
 use crate::outcome::{Failure, ensure};
-use crate::peers;
-use crate::platform::{Restart, Started};
+use crate::platform::Started;
 
 /// The check.
 pub static CHECK: Check = Check {
@@ -21,16 +19,8 @@ pub static CHECK: Check = Check {
 };
 
 async fn run(ctx: &Context<'_>) -> Result<String, Failure> {
-    let admin = ctx.target.endpoints().controller_admin;
     with_restore(ctx, async {
-        peers::outage(&ctx.http, &admin, "refuse").await?;
-        let mut restart = Restart::as_deployed();
-        restart
-            .values
-            .insert("server.startOnRegistryFailure".into(), json!(false));
-        let started = ctx.target.restart(&restart).await;
-        peers::outage(&ctx.http, &admin, "off").await?;
-        match started? {
+        match restart_while_controller_refuses(ctx, false).await?.0 {
             Started::Exited(code) => {
                 ensure(code != Some(0), || "the gateway exited 0".into())?;
                 Ok(format!("exited with {code:?} before ready"))

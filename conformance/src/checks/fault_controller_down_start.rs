@@ -1,13 +1,10 @@
 //! Controller down with startOnRegistryFailure true: ready, and registered once it is back.
 
 use futures_util::FutureExt;
-use serde_json::json;
 
-use super::{current_record, has_milestone, ready, with_restore};
+use super::{current_record, has_milestone, ready, restart_while_controller_refuses, with_restore};
 use crate::check::{Check, Context, Profile};
 use crate::outcome::{Failure, ensure};
-use crate::peers;
-use crate::platform::Restart;
 
 /// The check.
 pub static CHECK: Check = Check {
@@ -21,19 +18,11 @@ pub static CHECK: Check = Check {
 };
 
 async fn run(ctx: &Context<'_>) -> Result<String, Failure> {
-    let admin = ctx.target.endpoints().controller_admin;
     with_restore(ctx, async {
-        peers::outage(&ctx.http, &admin, "refuse").await?;
-        let mut restart = Restart::as_deployed();
-        restart
-            .values
-            .insert("server.startOnRegistryFailure".into(), json!(true));
-        let started = ctx.target.restart(&restart).await;
-        let logs = ctx.target.gateway_logs().await.map_err(Failure::from);
-        peers::outage(&ctx.http, &admin, "off").await?;
-        ready(started?, "controller down, startOnRegistryFailure true")?;
+        let (started, logs) = restart_while_controller_refuses(ctx, true).await?;
+        ready(started, "controller down, startOnRegistryFailure true")?;
         ensure(
-            has_milestone(&logs?, "registration_failed", "controller registration failed"),
+            has_milestone(&logs, "registration_failed", "controller registration failed"),
             || "the failed registration is not logged".into(),
         )?;
         let record = current_record(ctx).await?;

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::check::{Check, Context};
 use crate::mcp::strict::StrictClient;
-use crate::outcome::Failure;
+use crate::outcome::{Failure, ensure};
 use crate::peers;
 use crate::platform::{Restart, Started};
 
@@ -176,6 +176,52 @@ where
     let evidence = result?;
     restored?;
     Ok(evidence)
+}
+
+/// Restarts the gateway with `cache` while config-server refuses connections, requires it ready
+/// and its failed bootstrap logged, and returns its logs (the fault checks judge what they say).
+pub async fn restart_while_config_server_refuses(
+    ctx: &Context<'_>,
+    cache: crate::platform::Cache,
+    what: &str,
+) -> Result<String, Failure> {
+    let admin = ctx.target.endpoints().config_server_admin;
+    peers::outage(&ctx.http, &admin, "refuse").await?;
+    let started = ctx
+        .target
+        .restart(&Restart {
+            cache,
+            ..Restart::as_deployed()
+        })
+        .await;
+    peers::outage(&ctx.http, &admin, "off").await?;
+    ready(started?, what)?;
+    let logs = ctx.target.gateway_logs().await?;
+    ensure(
+        has_milestone(&logs, "bootstrap_failed", "config-server bootstrap failed"),
+        || "the failed bootstrap is not logged".into(),
+    )?;
+    Ok(logs)
+}
+
+/// Restarts the gateway with `server.startOnRegistryFailure` set while the controller refuses
+/// connections; returns how it started and its logs from then (read before the controller is
+/// back, so a later registration cannot hide the failed one).
+pub async fn restart_while_controller_refuses(
+    ctx: &Context<'_>,
+    start_on_registry_failure: bool,
+) -> Result<(Started, String), Failure> {
+    let admin = ctx.target.endpoints().controller_admin;
+    peers::outage(&ctx.http, &admin, "refuse").await?;
+    let mut restart = Restart::as_deployed();
+    restart.values.insert(
+        "server.startOnRegistryFailure".into(),
+        Value::Bool(start_on_registry_failure),
+    );
+    let started = ctx.target.restart(&restart).await;
+    let logs = ctx.target.gateway_logs().await.map_err(Failure::from);
+    peers::outage(&ctx.http, &admin, "off").await?;
+    Ok((started?, logs?))
 }
 
 /// The JSON-RPC error code of an answer, if it is an error.
