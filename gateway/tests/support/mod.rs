@@ -39,11 +39,7 @@ pub fn token(host: &str, sid: &str, env: &str) -> String {
 
 /// A port that was free a moment ago.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    light_gateway_fixtures::sample::free_port().unwrap()
 }
 
 /// Output lines captured from a child, shared with a reader thread.
@@ -92,12 +88,8 @@ pub fn controller(listen: Option<&str>) -> Mock {
     Mock::controller(listen.map(|addr| addr.parse().expect("a socket address")))
 }
 
-/// The tuple the tests use.
-pub const HOST: &str = "local.test";
-/// Service id of the tuple.
-pub const SID: &str = "com.example.mcp-gateway-1.0.0";
-/// envTag of the tuple.
-pub const ENV: &str = "test";
+/// The tuple the tests use: the sample tuple of the fixtures.
+pub use light_gateway_fixtures::sample::{ENV, HOST, SID};
 
 /// A config-server data tree for the test tuple with `values` and one file.
 pub fn config_data(values: &str) -> tempfile::TempDir {
