@@ -256,6 +256,14 @@ pub async fn lifecycle(
     mut signals: Signals,
     stop: watch::Sender<bool>,
 ) -> i32 {
+    if let Some(m) = metrics::get() {
+        let counted = Arc::downgrade(&admission);
+        m.set_in_flight_source(Box::new(move || {
+            counted
+                .upgrade()
+                .map_or(0, |a| i64::try_from(a.in_flight()).unwrap_or(i64::MAX))
+        }));
+    }
     let started = tokio::select! {
         result = start(&prepared, &admission) => result,
         signal = signals.next() => {

@@ -143,9 +143,11 @@ fn a_minted_id_names_the_error_and_the_audit_line_of_an_unknown_tool() {
 
 #[test]
 fn with_the_audit_off_no_line_is_written() {
-    let d = deploy("mcpAudit.enabled: false\n");
+    let mut d = deploy("mcpAudit.enabled: false\n");
     let (_, body) = call(&d.url, "echo", json!({"text": "hi"}), &[]);
     assert!(body.get("result").is_some(), "{body}");
-    std::thread::sleep(Duration::from_millis(300));
+    // Once the gateway has exited, all it wrote has been read.
+    d.gateway.signal("TERM");
+    assert!(d.gateway.wait_exit(WAIT).success());
     assert!(audit_lines(&d.gateway).is_empty(), "{}", d.gateway.stdout.text());
 }

@@ -182,6 +182,14 @@ impl Load {
         Load { stop, done, worker }
     }
 
+    /// Waits until `n` more calls than now have been answered, so a reload lands under load.
+    fn wait_calls(&self, n: usize) {
+        let target = self.done.load(Ordering::Relaxed) + n;
+        eventually(&format!("{n} calls under load"), WAIT, || {
+            self.done.load(Ordering::Relaxed) >= target
+        });
+    }
+
     fn finish(self) -> (usize, Vec<String>) {
         self.stop.store(true, Ordering::Relaxed);
         let failures = self.worker.join().unwrap();
@@ -200,7 +208,7 @@ fn a_reload_serves_the_new_tool_with_no_failed_request_and_a_broken_one_changes_
     assert_eq!(d.legacy_call(&session, "echo_a").0, 200);
 
     let load = Load::start(&d.url, "echo_a");
-    std::thread::sleep(Duration::from_millis(300));
+    load.wait_calls(20);
     d.serve(&served(&format!("{first}{}", tool("echo_b", &b, "stateless"))));
     let report = d.reload(json!({}));
     assert_eq!(report["failed"], json!([]), "{report}");
@@ -226,7 +234,7 @@ fn a_reload_serves_the_new_tool_with_no_failed_request_and_a_broken_one_changes_
     let (status, body) = d.legacy_call(&session, "echo_a");
     assert_eq!(status, 200, "the session opened before the reload still works: {body}");
     assert_eq!(body["result"]["isError"], false, "{body}");
-    std::thread::sleep(Duration::from_millis(300));
+    load.wait_calls(20);
 
     // A config that cannot be built: nothing changes, the reason is reported and logged.
     d.serve(&served(&format!(

@@ -10,13 +10,24 @@ use std::time::{Duration, Instant};
 use support::*;
 
 /// A request whose headers and first 3 body bytes are sent, the rest of its `content_length`
-/// still to come: in flight until the test sends more.
-fn request_in_flight(port: u16, content_length: usize) -> TcpStream {
+/// still to come: in flight until the test sends more. Returns once the gateway (metrics on
+/// `metrics_port`) counts it in flight.
+fn request_in_flight(port: u16, metrics_port: u16, content_length: usize) -> TcpStream {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let head = format!("POST /mcp HTTP/1.1\r\nhost: x\r\ncontent-length: {content_length}\r\n\r\nabc");
     stream.write_all(head.as_bytes()).unwrap();
-    std::thread::sleep(Duration::from_millis(200));
+    wait_in_flight(metrics_port, 1);
     stream
+}
+
+/// The test values with metrics on a port of their own; returns them and that port.
+fn values_with_metrics(config_server: &str, controller: Option<&str>, port: u16) -> (String, u16) {
+    let metrics_port = free_port();
+    let values = format!(
+        "{}metrics.prometheusPort: {metrics_port}\n",
+        values(config_server, controller, port)
+    );
+    (values, metrics_port)
 }
 
 #[test]
@@ -24,13 +35,14 @@ fn sigterm_drains_in_flight_requests_deregisters_and_exits_zero() {
     let port = free_port();
     let dead = format!("http://127.0.0.1:{}", free_port());
     let ctl = controller(None);
-    let app = AppDir::new(&values(&dead, Some(&ctl.main), port));
+    let (values, metrics_port) = values_with_metrics(&dead, Some(&ctl.main), port);
+    let app = AppDir::new(&values);
     let mut gw = Gateway::start(&app, Some(&token(HOST, SID, ENV)));
     gw.wait_ready();
     gw.logs.wait_for("controller registered", WAIT);
 
     // A request in flight: headers sent, body still coming.
-    let mut slow = request_in_flight(port, 6);
+    let mut slow = request_in_flight(port, metrics_port, 6);
 
     let sent = Instant::now();
     gw.signal("TERM");
@@ -44,7 +56,8 @@ fn sigterm_drains_in_flight_requests_deregisters_and_exits_zero() {
         http_get(&format!("http://127.0.0.1:{port}/health")),
         Some((200, "ok".into()))
     );
-    std::thread::sleep(Duration::from_millis(300));
+    // The drain holds on for the request: it is still in flight after the signal.
+    wait_in_flight(metrics_port, 1);
     slow.write_all(b"def").unwrap();
     let mut answer = String::new();
     slow.read_to_string(&mut answer).unwrap();
@@ -95,10 +108,11 @@ fn an_unrouted_path_does_not_wait_for_a_long_body() {
 fn grace_period_bounds_a_request_that_never_finishes() {
     let port = free_port();
     let dead = format!("http://127.0.0.1:{}", free_port());
-    let app = AppDir::new(&(values(&dead, None, port) + "server.shutdownGracefulPeriod: 500\n"));
+    let (values, metrics_port) = values_with_metrics(&dead, None, port);
+    let app = AppDir::new(&(values + "server.shutdownGracefulPeriod: 500\n"));
     let mut gw = Gateway::start(&app, None);
     gw.wait_ready();
-    let _stuck = request_in_flight(port, 100);
+    let _stuck = request_in_flight(port, metrics_port, 100);
     let sent = Instant::now();
     gw.signal("TERM");
     assert!(gw.wait_exit(Duration::from_secs(10)).success());
@@ -114,10 +128,11 @@ fn grace_period_bounds_a_request_that_never_finishes() {
 fn second_signal_exits_at_once() {
     let port = free_port();
     let dead = format!("http://127.0.0.1:{}", free_port());
-    let app = AppDir::new(&(values(&dead, None, port) + "server.shutdownGracefulPeriod: 60000\n"));
+    let (values, metrics_port) = values_with_metrics(&dead, None, port);
+    let app = AppDir::new(&(values + "server.shutdownGracefulPeriod: 60000\n"));
     let mut gw = Gateway::start(&app, None);
     gw.wait_ready();
-    let _stuck = request_in_flight(port, 100);
+    let _stuck = request_in_flight(port, metrics_port, 100);
     gw.signal("TERM");
     gw.logs.wait_for("event=\"draining\"", WAIT);
     let sent = Instant::now();
@@ -162,12 +177,15 @@ fn json_logs_carry_the_milestone_events_and_trace_level_leaks_no_token() {
 /// to its end during a drain: its stream is counted in flight until the last event is written.
 #[test]
 fn an_sse_call_within_the_grace_period_completes_during_the_drain() {
-    let mut d = support::mcp::deploy("server.shutdownGracefulPeriod: 6000\n");
+    let metrics_port = free_port();
+    let mut d = support::mcp::deploy(&format!(
+        "server.shutdownGracefulPeriod: 6000\nmetrics.prometheusPort: {metrics_port}\n"
+    ));
     let mut stream = TcpStream::connect(("127.0.0.1", d.port())).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
     let request = support::mcp::raw_sse_call("b_slow", r#"{"ms":2500}"#, true);
     stream.write_all(request.as_bytes()).unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    wait_in_flight(metrics_port, 1);
     let sent = Instant::now();
     d.gateway.signal("TERM");
     let mut answer = String::new();

@@ -153,6 +153,10 @@ pub struct Sampled {
 /// Reads [`Sampled`] when a scrape comes in.
 pub type Sampler = Box<dyn Fn() -> Sampled + Send + Sync>;
 
+/// Reads the requests in flight when a scrape comes in (admission counts them anyway, for the
+/// drain, so a scrape costs the data path nothing).
+pub type InFlightSource = Box<dyn Fn() -> i64 + Send + Sync>;
+
 /// One tool's series, made when the tool is built: a call records through these handles, with
 /// no label hashing or allocation (the family lookups were 1.3k instructions a call).
 #[derive(Debug, Clone)]
@@ -183,7 +187,9 @@ pub struct Metrics {
     sessions: Gauge,
     bridge_callers: Gauge,
     idle_backend_connections: Gauge,
+    requests_in_flight: Gauge,
     sampler: OnceLock<Sampler>,
+    in_flight_source: OnceLock<InFlightSource>,
     /// Per route: its latency histogram and its status-200 counter, made once (most answers).
     route_series: [(Histogram, Counter); 4],
 }
@@ -266,6 +272,12 @@ impl Metrics {
             "Idle keep-alive connections to backends",
             idle_backend_connections.clone(),
         );
+        let requests_in_flight = Gauge::default();
+        registry.register(
+            "http_requests_in_flight",
+            "Requests admitted and not yet answered (what a drain waits for)",
+            requests_in_flight.clone(),
+        );
         registry.register(
             "build",
             "The gateway's version",
@@ -294,7 +306,9 @@ impl Metrics {
             sessions,
             bridge_callers,
             idle_backend_connections,
+            requests_in_flight,
             sampler: OnceLock::new(),
+            in_flight_source: OnceLock::new(),
         }
     }
 
@@ -367,12 +381,20 @@ impl Metrics {
         let _ = self.sampler.set(sampler);
     }
 
+    /// Sets where the in-flight gauge is read at each scrape (the first caller wins).
+    pub fn set_in_flight_source(&self, source: InFlightSource) {
+        let _ = self.in_flight_source.set(source);
+    }
+
     /// The Prometheus text exposition, gauges sampled now.
     pub fn render(&self) -> String {
         if let Some(sample) = self.sampler.get().map(|s| s()) {
             self.sessions.set(sample.sessions);
             self.bridge_callers.set(sample.bridge_callers);
             self.idle_backend_connections.set(sample.idle_backend_connections);
+        }
+        if let Some(in_flight) = self.in_flight_source.get() {
+            self.requests_in_flight.set(in_flight());
         }
         let mut out = String::with_capacity(8 * 1024);
         // Writing into a String cannot fail.
@@ -425,6 +447,7 @@ mod tests {
             bridge_callers: 1,
             idle_backend_connections: 2,
         }));
+        m.set_in_flight_source(Box::new(|| 4));
         let text = m.render();
         assert_eq!(
             value(&text, r#"light_gateway_http_requests_total{route="mcp",status="200"}"#),
@@ -461,6 +484,7 @@ mod tests {
         assert_eq!(value(&text, "light_gateway_controller_connected"), Some(1.0));
         assert_eq!(value(&text, "light_gateway_mcp_sessions"), Some(3.0));
         assert_eq!(value(&text, "light_gateway_backend_idle_connections"), Some(2.0));
+        assert_eq!(value(&text, "light_gateway_http_requests_in_flight"), Some(4.0));
         assert!(
             text.contains("# TYPE light_gateway_tool_call_duration_seconds histogram"),
             "{text}"

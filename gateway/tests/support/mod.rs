@@ -47,13 +47,14 @@ pub fn free_port() -> u16 {
 pub struct Output(Arc<Mutex<Vec<String>>>);
 
 impl Output {
-    fn capture(&self, stream: impl std::io::Read + Send + 'static) {
+    /// Reads `stream` line by line on a thread until it closes (the thread ends then).
+    fn capture(&self, stream: impl std::io::Read + Send + 'static) -> std::thread::JoinHandle<()> {
         let lines = self.0.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stream).lines().map_while(Result::ok) {
                 lines.lock().unwrap().push(line);
             }
-        });
+        })
     }
 
     /// Everything so far.
@@ -147,6 +148,8 @@ pub fn values(config_server: &str, controller: Option<&str>, port: u16) -> Strin
 /// A running gateway.
 pub struct Gateway {
     child: Option<Child>,
+    /// The threads reading stdout and stderr: they end when the process has exited.
+    readers: Vec<std::thread::JoinHandle<()>>,
     /// stderr lines (the logs).
     pub logs: Output,
     /// stdout lines.
@@ -174,10 +177,13 @@ impl Gateway {
         }
         let mut child = cmd.spawn().unwrap();
         let (logs, stdout) = (Output::default(), Output::default());
-        logs.capture(child.stderr.take().unwrap());
-        stdout.capture(child.stdout.take().unwrap());
+        let readers = vec![
+            logs.capture(child.stderr.take().unwrap()),
+            stdout.capture(child.stdout.take().unwrap()),
+        ];
         Gateway {
             child: Some(child),
+            readers,
             logs,
             stdout,
         }
@@ -201,8 +207,10 @@ impl Gateway {
         let start = Instant::now();
         loop {
             if let Some(status) = child.try_wait().unwrap() {
-                // Let the reader threads drain the pipes.
-                std::thread::sleep(Duration::from_millis(50));
+                // Everything it wrote is read once the readers see the pipes close.
+                for reader in self.readers.drain(..) {
+                    let _ = reader.join();
+                }
                 return status;
             }
             assert!(
@@ -261,4 +269,18 @@ pub fn eventually(what: &str, within: Duration, mut condition: impl FnMut() -> b
         assert!(start.elapsed() < within, "{what}: not within {within:?}");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Waits until the gateway whose metrics listen on `metrics_port` counts at least `n` requests
+/// in flight (admitted, not yet answered): the event a test needs before it signals a drain.
+pub fn wait_in_flight(metrics_port: u16, n: u32) {
+    let url = format!("http://127.0.0.1:{metrics_port}/metrics");
+    eventually(&format!("{n} request(s) in flight"), WAIT, || {
+        http_get(&url).is_some_and(|(_, text)| {
+            text.lines()
+                .filter_map(|l| l.strip_prefix("light_gateway_http_requests_in_flight "))
+                .filter_map(|v| v.trim().parse::<f64>().ok())
+                .any(|v| v >= f64::from(n))
+        })
+    });
 }
