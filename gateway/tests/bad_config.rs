@@ -44,6 +44,7 @@ fn encrypted() -> String {
 #[case::placeholder_cycle("server.ip: ${loop.a}\nloop.a: ${server.ip}\n", &[], &["server.yml", "'ip'", "cycle"])]
 #[case::invalid_yaml("a: [unclosed\n", &[], &["config/values.yml", "line"])]
 #[case::port_out_of_range("server.httpPort: 70000\n", &[], &["server.yml", "'httpPort'", "70000"])]
+#[case::port_zero("server.httpsPort: 0\n", &[], &["server.yml", "'httpsPort'", "port 0 is out of range (1-65535)"])]
 #[case::ip_that_is_a_hostname("server.ip: localhost\n", &[], &["server.yml", "'ip'", "not an IP address"])]
 #[case::missing_ca_file("client.caCertPath: config/missing-ca.pem\n", &[], &["client.yml tls.caCertPath", "missing-ca.pem"])]
 #[case::dynamic_port("server.dynamicPort: true\n", &[], &["server.yml", "'dynamicPort'", "not supported"])]

@@ -65,16 +65,19 @@ fn default_timeout() -> u64 {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ServerConfig {
-    /// Address the listeners bind (must be an IP address).
-    pub ip: String,
+    /// Address the listeners bind.
+    #[serde(deserialize_with = "listen_ip")]
+    pub ip: IpAddr,
     /// Address registered with the controller (a DNS name or IP that callers can reach).
     pub advertised_address: String,
     /// HTTP listener port.
-    pub http_port: i64,
+    #[serde(deserialize_with = "listener_port")]
+    pub http_port: u16,
     /// Whether the HTTP listener is on.
     pub enable_http: bool,
     /// HTTPS listener port.
-    pub https_port: i64,
+    #[serde(deserialize_with = "listener_port")]
+    pub https_port: u16,
     /// Whether the HTTPS listener is on.
     pub enable_https: bool,
     /// PEM certificate chain for HTTPS (may point into config-cache).
@@ -109,6 +112,23 @@ pub struct ServerConfig {
     /// How long one write to a client may wait (a client that stops reading), in milliseconds.
     #[serde(default = "default_io_timeout")]
     pub write_timeout: u64,
+}
+
+/// `ip` as an address, refused with what to write instead (a host name cannot be bound).
+fn listen_ip<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<IpAddr, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    text.trim()
+        .parse()
+        .map_err(|_| serde::de::Error::custom(format!("'{text}' is not an IP address (use 0.0.0.0 to listen on all)")))
+}
+
+/// A listener port, 1 to 65535, refused with the number named.
+fn listener_port<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u16, D::Error> {
+    let value = i64::deserialize(deserializer)?;
+    u16::try_from(value)
+        .ok()
+        .filter(|p| *p != 0)
+        .ok_or_else(|| serde::de::Error::custom(format!("port {value} is out of range (1-65535)")))
 }
 
 fn default_max_connections() -> usize {
@@ -241,15 +261,6 @@ impl ServerConfig {
     /// # Errors
     /// The first broken rule, naming the key.
     pub fn validate(&self, file: &str) -> Result<(), ConfigError> {
-        self.ip.parse::<IpAddr>().map_err(|_| {
-            ConfigError::invalid(
-                file,
-                "ip",
-                format!("'{}' is not an IP address (use 0.0.0.0 to listen on all)", self.ip),
-            )
-        })?;
-        port(file, "httpPort", self.http_port)?;
-        port(file, "httpsPort", self.https_port)?;
         if self.dynamic_port {
             return Err(ConfigError::invalid(
                 file,
@@ -307,9 +318,9 @@ impl ServerConfig {
     /// The protocol and port registered with the controller: HTTPS when it is on.
     pub fn registered_endpoint(&self) -> (&'static str, u16) {
         if self.enable_https {
-            ("https", self.https_port as u16)
+            ("https", self.https_port)
         } else {
-            ("http", self.http_port as u16)
+            ("http", self.http_port)
         }
     }
 }

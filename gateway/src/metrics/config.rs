@@ -112,7 +112,7 @@ impl MetricsConfig {
             (server.enable_http, server.http_port, "httpPort"),
             (server.enable_https, server.https_port, "httpsPort"),
         ];
-        if let Some((_, _, key)) = taken.iter().find(|(on, other, _)| *on && *other == i64::from(p)) {
+        if let Some((_, _, key)) = taken.iter().find(|(on, other, _)| *on && *other == p) {
             return Err(ConfigError::invalid(
                 file,
                 "prometheusPort",
@@ -126,12 +126,8 @@ impl MetricsConfig {
                 format!("'{}' is not a path (it starts with /, no query)", self.prometheus_path),
             ));
         }
-        let ip = server
-            .ip
-            .parse()
-            .map_err(|_| ConfigError::invalid("server.yml", "ip", "not an IP address"))?;
         Ok(Some(Scrape {
-            addr: SocketAddr::new(ip, p),
+            addr: SocketAddr::new(server.ip, p),
             path: self.prometheus_path.clone(),
         }))
     }

@@ -54,18 +54,18 @@ pub struct Listener {
 
 /// The listeners `server.yml` asks for (already validated).
 pub fn listeners(server: &ServerConfig) -> Vec<Listener> {
-    let ip: IpAddr = server.ip.parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let ip = server.ip;
     let mut out = Vec::new();
     if server.enable_http {
         out.push(Listener {
             scheme: "http",
-            addr: SocketAddr::new(ip, server.http_port as u16),
+            addr: SocketAddr::new(ip, server.http_port),
         });
     }
     if server.enable_https {
         out.push(Listener {
             scheme: "https",
-            addr: SocketAddr::new(ip, server.https_port as u16),
+            addr: SocketAddr::new(ip, server.https_port),
         });
     }
     out
