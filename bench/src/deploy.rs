@@ -319,7 +319,7 @@ fn start_nginx(nginx: &Path, work: &Path, backend_port: u16) -> Result<(Proc, St
     let mut proc = Proc::spawn("nginx", cmd, false)?;
     let url = format!("http://127.0.0.1:{port}");
     let start = Instant::now();
-    while crate::startup::status(port, &crate::startup::get_health()).ok() != Some(200) {
+    while crate::probe::status(port, &crate::probe::get_health()).ok() != Some(200) {
         if proc.exited() || start.elapsed() > Duration::from_secs(10) {
             let log = std::fs::read_to_string(dir.join("error.log")).unwrap_or_default();
             bail!("nginx did not come up: {}\n{log}", proc.stderr.tail(20));
@@ -354,9 +354,9 @@ impl Gateway {
 
     /// [`Gateway::wait_ready`], probing with `token` as a bearer token when given.
     pub fn wait_ready_with(&mut self, within: Duration, token: Option<&str>) -> Result<Duration> {
-        let probe = crate::startup::stateless_call(token);
+        let probe = crate::probe::stateless_call(token);
         loop {
-            if let Ok(code) = crate::startup::status(self.port, &probe)
+            if let Ok(code) = crate::probe::status(self.port, &probe)
                 && code != 503
             {
                 if code != 200 {

@@ -15,6 +15,7 @@ mod load;
 mod machine;
 mod mcp;
 mod plot;
+mod probe;
 mod procs;
 mod reload;
 mod report;

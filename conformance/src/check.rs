@@ -6,6 +6,7 @@ use futures_util::future::BoxFuture;
 use serde::Serialize;
 
 use crate::deployment::Deployment;
+pub use crate::feature::{Feature, Provider};
 use crate::outcome::Failure;
 use crate::platform::Target;
 use crate::render::ChartRenderer;
@@ -22,68 +23,6 @@ pub enum Profile {
     Security,
     /// Fault behaviour: peers down, wrong token, SIGTERM under load.
     Faults,
-}
-
-/// What a target offers beyond rendering the chart and running the gateway with its peers, or
-/// what the scenario or the machine running the suite offers (see [`Feature::provider`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Feature {
-    /// Kubernetes objects: Deployments, rollouts, pods and their restart counts.
-    Kubernetes,
-    /// A Kubernetes Service in front of the gateway pods.
-    Service,
-    /// The gateway runs in a container the way the rendered pod spec says (user, mounts,
-    /// read-only root filesystem), so those can be checked live.
-    Containers,
-    /// The scenario protects MCP: its runtime config runs a `jwt` or `unified-security`
-    /// handler. A property of the scenario, not of the target.
-    ProtectedMcp,
-    /// The strict MCP client (the official Python MCP SDK, [`crate::mcp::strict`]) runs here:
-    /// its interpreter exists and imports `mcp`. A property of the machine running the suite.
-    StrictMcpClient,
-}
-
-/// Who provides a [`Feature`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Provider {
-    /// The target (local, docker, kind, cluster).
-    Target,
-    /// The scenario (values and runtime config).
-    Scenario,
-    /// The machine running the suite.
-    Environment,
-}
-
-impl Feature {
-    /// Every feature, in report order.
-    pub const ALL: [Feature; 5] = [
-        Self::Kubernetes,
-        Self::Service,
-        Self::Containers,
-        Self::ProtectedMcp,
-        Self::StrictMcpClient,
-    ];
-
-    /// The feature's name in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Kubernetes => "kubernetes",
-            Self::Service => "service",
-            Self::Containers => "containers",
-            Self::ProtectedMcp => "protected-mcp",
-            Self::StrictMcpClient => "strict-mcp-client",
-        }
-    }
-
-    /// Who provides it: the runner asks the target only for target features.
-    pub fn provider(self) -> Provider {
-        match self {
-            Self::Kubernetes | Self::Service | Self::Containers => Provider::Target,
-            Self::ProtectedMcp => Provider::Scenario,
-            Self::StrictMcpClient => Provider::Environment,
-        }
-    }
 }
 
 /// What a check gets to work with.

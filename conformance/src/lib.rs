@@ -11,6 +11,7 @@
 pub mod check;
 pub mod checks;
 pub mod deployment;
+pub mod feature;
 pub mod mcp;
 pub mod outcome;
 pub mod peers;

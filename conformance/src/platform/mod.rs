@@ -15,8 +15,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::Value;
 
-use crate::check::Feature;
 use crate::deployment::Deployment;
+use crate::feature::Feature;
 use crate::outcome::Failure;
 
 pub mod docker;
