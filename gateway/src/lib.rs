@@ -6,13 +6,13 @@
 pub mod app;
 pub mod auth;
 pub mod bootstrap;
-pub mod cleartext;
+pub(crate) mod cleartext;
 pub mod config;
-pub mod handler;
+pub(crate) mod handler;
 pub mod logging;
 pub mod mcp;
-pub mod metrics;
+pub(crate) mod metrics;
 pub mod registry;
-pub mod reload;
+pub(crate) mod reload;
 pub mod server;
 pub mod tls;

@@ -80,11 +80,11 @@ pub enum RouterError {
 pub struct Router {
     config: McpRouterConfig,
     /// The current tools (swapped whole when aggregated lists refresh).
-    pub tools: ArcSwap<ToolTable>,
+    pub(crate) tools: ArcSwap<ToolTable>,
     /// Legacy frontend sessions (kept by a reload).
     sessions: Arc<Sessions>,
     /// Backend clients and the bridge's sessions (kept by a reload that does not change them).
-    pub backends: Arc<Backends>,
+    pub(crate) backends: Arc<Backends>,
     forward: Vec<HeaderName>,
     server_info: Implementation,
     /// Stands in for session tables where a backend keeps no session (never written).
@@ -493,3 +493,7 @@ impl Router {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "router_tests.rs"]
+mod tests;
