@@ -15,8 +15,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// Default wait for a milestone or a condition.
 pub const WAIT: Duration = Duration::from_secs(15);
@@ -31,10 +30,8 @@ pub fn gateway_bin() -> PathBuf {
 
 /// An unsigned JWT with these claims; the signature part carries a marker so a leak is visible.
 pub fn token(host: &str, sid: &str, env: &str) -> String {
-    let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
-    let header = b64(&json!({"alg": "none", "typ": "JWT"}));
-    let claims = b64(&json!({"host": host, "sid": sid, "env": env}));
-    format!("{header}.{claims}.{SECRET_MARK}")
+    let unsigned = light_gateway_fixtures::unsigned_token(&json!({"host": host, "sid": sid, "env": env}));
+    format!("{unsigned}{SECRET_MARK}")
 }
 
 /// A port that was free a moment ago.
