@@ -113,17 +113,20 @@ spec:
       {{- if eq .Values.cache.type "pvc" }}
       persistentVolumeClaim:
         claimName: {{ include "light-gateway.cacheClaimName" . }}
-      {{- else }}
+      {{- else if .Values.cache.sizeLimit }}
       emptyDir:
-        {{- with .Values.cache.sizeLimit }}
-        sizeLimit: {{ . }}
-        {{- end }}
+        sizeLimit: {{ .Values.cache.sizeLimit }}
+      {{- else }}
+      {{- /* An empty sizeLimit must still render a volume source, not `emptyDir: null`. */}}
+      emptyDir: {}
       {{- end }}
     - name: tmp
+      {{- if .Values.tmpSizeLimit }}
       emptyDir:
-        {{- with .Values.tmpSizeLimit }}
-        sizeLimit: {{ . }}
-        {{- end }}
+        sizeLimit: {{ .Values.tmpSizeLimit }}
+      {{- else }}
+      emptyDir: {}
+      {{- end }}
     {{- if .Values.tls.existingSecret }}
     - name: tls
       secret:

@@ -24,6 +24,30 @@ fn https_without_tls() -> Value {
     json!({"replicas": 1, "podDisruptionBudget": {"enabled": true}}),
     "ERROR: podDisruptionBudget.enabled with replicas 1 and no autoscaling would block every node drain: set replicas >= 2 or enable autoscaling"
 )]
+#[case::pdb_with_neither_bound(
+    json!({"podDisruptionBudget": {"enabled": true, "minAvailable": null, "maxUnavailable": null}}),
+    "ERROR: podDisruptionBudget.enabled needs minAvailable or maxUnavailable (both are null)"
+)]
+#[case::pdb_max_unavailable_zero(
+    json!({"podDisruptionBudget": {"enabled": true, "maxUnavailable": 0}}),
+    "ERROR: podDisruptionBudget.maxUnavailable 0 lets no pod be evicted: node drains would never finish"
+)]
+#[case::pdb_max_unavailable_zero_percent(
+    json!({"podDisruptionBudget": {"enabled": true, "maxUnavailable": "0%"}}),
+    "ERROR: podDisruptionBudget.maxUnavailable 0% lets no pod be evicted: node drains would never finish"
+)]
+#[case::pdb_min_available_all_replicas(
+    json!({"replicas": 2, "podDisruptionBudget": {"enabled": true, "minAvailable": 2}}),
+    "ERROR: podDisruptionBudget.minAvailable 2 with as few as 2 pods (replicas) lets no pod be evicted: node drains would never finish; lower minAvailable or raise the pod count"
+)]
+#[case::pdb_min_available_hpa_floor(
+    json!({"podDisruptionBudget": {"enabled": true, "minAvailable": 1}, "autoscaling": {"enabled": true, "minReplicas": 1}}),
+    "ERROR: podDisruptionBudget.minAvailable 1 with as few as 1 pods (autoscaling.minReplicas) lets no pod be evicted: node drains would never finish; lower minAvailable or raise the pod count"
+)]
+#[case::pdb_min_available_hundred_percent(
+    json!({"podDisruptionBudget": {"enabled": true, "minAvailable": "100%"}}),
+    "ERROR: podDisruptionBudget.minAvailable 100% with as few as 2 pods (replicas) lets no pod be evicted: node drains would never finish; lower minAvailable or raise the pod count"
+)]
 #[case::https_without_tls_source(
     https_without_tls(),
     "ERROR: server.enableHttps is true but there is no TLS source: set tls.existingSecret, or server.tlsCertPath and server.tlsKeyPath in bootstrap.values"
@@ -97,6 +121,8 @@ fn guard_rail_fails_the_render_with_its_message(#[case] values: Value, #[case] m
 #[rstest]
 #[case::mutable_tag_allowed(json!({"image": {"tag": "latest", "allowMutableTag": true}}))]
 #[case::pdb_with_autoscaling(json!({"replicas": 1, "podDisruptionBudget": {"enabled": true}, "autoscaling": {"enabled": true}}))]
+#[case::pdb_with_a_percentage_left_to_evict(json!({"podDisruptionBudget": {"enabled": true, "minAvailable": "50%"}}))]
+#[case::pdb_max_unavailable_one(json!({"podDisruptionBudget": {"enabled": true, "maxUnavailable": 1}}))]
 #[case::https_with_cache_paths(json!({"bootstrap": {"values": {"server.enableHttps": true,
     "server.tlsCertPath": "config-cache/tls.crt", "server.tlsKeyPath": "config-cache/tls.key"}}}))]
 #[case::metrics_on_its_own_port(json!({"bootstrap": {"values": {"metrics.prometheusPort": 9100}}}))]

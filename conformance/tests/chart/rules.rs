@@ -259,3 +259,29 @@ fn helm_test_pod_checks_health_and_tools_list_through_the_service() {
     );
     assert_eq!(spec.security_context.unwrap().run_as_non_root, Some(true));
 }
+
+/// An empty size limit still renders a volume source: `emptyDir: null` is a pod the API server
+/// refuses (the volume would have none).
+#[rstest]
+#[case::no_limits(json!({"cache": {"sizeLimit": ""}, "tmpSizeLimit": ""}), None, None)]
+#[case::limits(json!({"cache": {"sizeLimit": "64Mi"}, "tmpSizeLimit": "16Mi"}), Some("64Mi"), Some("16Mi"))]
+fn empty_dirs_render_a_source_with_or_without_a_size_limit(
+    #[case] values: serde_json::Value,
+    #[case] cache_limit: Option<&str>,
+    #[case] tmp_limit: Option<&str>,
+) {
+    let rendered = common::render(&values);
+    let volumes = common::pod(&rendered).spec.unwrap().volumes.unwrap();
+    for (name, limit) in [("config-cache", cache_limit), ("tmp", tmp_limit)] {
+        let volume = volumes.iter().find(|v| v.name == name).unwrap();
+        let empty_dir = volume
+            .empty_dir
+            .as_ref()
+            .unwrap_or_else(|| panic!("{name} has no emptyDir source: {volume:?}"));
+        assert_eq!(
+            empty_dir.size_limit.as_ref().map(|q| q.0.as_str()),
+            limit,
+            "{name}"
+        );
+    }
+}
