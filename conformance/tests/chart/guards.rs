@@ -48,6 +48,18 @@ fn https_without_tls() -> Value {
     json!({"podDisruptionBudget": {"enabled": true, "minAvailable": "100%"}}),
     "ERROR: podDisruptionBudget.minAvailable 100% with as few as 2 pods (replicas) lets no pod be evicted: node drains would never finish; lower minAvailable or raise the pod count"
 )]
+#[case::pvc_read_write_once_with_two_replicas(
+    json!({"cache": {"type": "pvc"}}),
+    "ERROR: cache.pvc.accessModes [ReadWriteOnce] attach the claim to one node, but there can be 2 pods: pods scheduled on another node fail with Multi-Attach. Use ReadWriteMany or one replica, or set cache.pvc.acknowledgeSingleNode: true when every pod runs on one node"
+)]
+#[case::pvc_read_write_once_with_autoscaling(
+    json!({"replicas": 1, "cache": {"type": "pvc"}, "autoscaling": {"enabled": true, "maxReplicas": 4}}),
+    "ERROR: cache.pvc.accessModes [ReadWriteOnce] attach the claim to one node, but there can be 4 pods: pods scheduled on another node fail with Multi-Attach. Use ReadWriteMany or one replica, or set cache.pvc.acknowledgeSingleNode: true when every pod runs on one node"
+)]
+#[case::pvc_read_write_once_pod_with_two_replicas(
+    json!({"cache": {"type": "pvc", "pvc": {"accessModes": ["ReadWriteOncePod"], "acknowledgeSingleNode": true}}}),
+    "ERROR: cache.pvc.accessModes [ReadWriteOncePod] admit one pod, but there can be 2: use ReadWriteMany or one replica"
+)]
 #[case::https_without_tls_source(
     https_without_tls(),
     "ERROR: server.enableHttps is true but there is no TLS source: set tls.existingSecret, or server.tlsCertPath and server.tlsKeyPath in bootstrap.values"
@@ -122,6 +134,9 @@ fn guard_rail_fails_the_render_with_its_message(#[case] values: Value, #[case] m
 #[case::mutable_tag_allowed(json!({"image": {"tag": "latest", "allowMutableTag": true}}))]
 #[case::pdb_with_autoscaling(json!({"replicas": 1, "podDisruptionBudget": {"enabled": true}, "autoscaling": {"enabled": true}}))]
 #[case::pdb_with_a_percentage_left_to_evict(json!({"podDisruptionBudget": {"enabled": true, "minAvailable": "50%"}}))]
+#[case::pvc_read_write_once_on_one_node(json!({"cache": {"type": "pvc", "pvc": {"acknowledgeSingleNode": true}}}))]
+#[case::pvc_read_write_once_with_one_replica(json!({"replicas": 1, "cache": {"type": "pvc"}}))]
+#[case::pvc_existing_claim(json!({"cache": {"type": "pvc", "pvc": {"existingClaim": "kept"}}}))]
 #[case::pdb_max_unavailable_one(json!({"podDisruptionBudget": {"enabled": true, "maxUnavailable": 1}}))]
 #[case::https_with_cache_paths(json!({"bootstrap": {"values": {"server.enableHttps": true,
     "server.tlsCertPath": "config-cache/tls.crt", "server.tlsKeyPath": "config-cache/tls.key"}}}))]

@@ -152,7 +152,7 @@ fn probes_follow_the_listeners(#[case] values: serde_json::Value, #[case] port: 
 
 #[rstest]
 #[case::empty_dir_by_default(json!({}), None)]
-#[case::pvc_the_chart_creates(json!({"cache": {"type": "pvc"}}), Some("gw-light-gateway-config-cache"))]
+#[case::pvc_the_chart_creates(json!({"cache": {"type": "pvc", "pvc": {"accessModes": ["ReadWriteMany"]}}}), Some("gw-light-gateway-config-cache"))]
 #[case::existing_claim(json!({"cache": {"type": "pvc", "pvc": {"existingClaim": "kept"}}}), Some("kept"))]
 fn config_cache_is_empty_dir_or_pvc(#[case] values: serde_json::Value, #[case] claim: Option<&str>) {
     let rendered = common::render(&values);
