@@ -94,14 +94,47 @@ light-gateway.cacheClaimName: the PersistentVolumeClaim of the config cache.
 {{- end }}
 
 {{/*
+light-gateway.registry: a repository with global.imageRegistry (an umbrella chart's shared
+registry) in front, when one is set. Call with (list $ "<repository>").
+*/}}
+{{- define "light-gateway.registry" -}}
+{{- $root := index . 0 }}
+{{- $repository := index . 1 }}
+{{- with (($root.Values.global | default dict).imageRegistry) }}
+{{- printf "%s/%s" (trimSuffix "/" .) $repository }}
+{{- else }}
+{{- $repository }}
+{{- end }}
+{{- end }}
+
+{{/*
 light-gateway.image: "<repository>@<digest>" when a digest is set, else "<repository>:<tag>"
 with the tag defaulting to the chart's appVersion.
 */}}
 {{- define "light-gateway.image" -}}
+{{- $repository := include "light-gateway.registry" (list . .Values.image.repository) }}
 {{- if .Values.image.digest }}
-{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- printf "%s@%s" $repository .Values.image.digest }}
 {{- else }}
-{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- printf "%s:%s" $repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/*
+light-gateway.imagePullSecrets: global.imagePullSecrets then imagePullSecrets, each name once.
+*/}}
+{{- define "light-gateway.imagePullSecrets" -}}
+{{- $all := concat ((.Values.global | default dict).imagePullSecrets | default list) (.Values.imagePullSecrets | default list) }}
+{{- $seen := list }}
+{{- $out := list }}
+{{- range $all }}
+{{- if not (has .name $seen) }}
+{{- $seen = append $seen .name }}
+{{- $out = append $out (dict "name" .name) }}
+{{- end }}
+{{- end }}
+{{- if $out }}
+{{- toYaml $out }}
 {{- end }}
 {{- end }}
 

@@ -28,9 +28,9 @@ metadata:
 spec:
   serviceAccountName: {{ include "light-gateway.serviceAccountName" . }}
   automountServiceAccountToken: {{ .Values.serviceAccount.automountServiceAccountToken }}
-  {{- with .Values.imagePullSecrets }}
+  {{- with include "light-gateway.imagePullSecrets" . }}
   imagePullSecrets:
-    {{- toYaml . | nindent 4 }}
+    {{- . | nindent 4 }}
   {{- end }}
   {{- with .Values.priorityClassName }}
   priorityClassName: {{ . }}

@@ -285,3 +285,59 @@ fn empty_dirs_render_a_source_with_or_without_a_size_limit(
         );
     }
 }
+
+/// Copies the chart into `dir/charts/light-gateway` under an umbrella chart of its own.
+fn umbrella(dir: &std::path::Path) -> std::path::PathBuf {
+    fn copy(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap().flatten() {
+            let target = to.join(entry.file_name());
+            if entry.path().is_dir() {
+                copy(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), target).unwrap();
+            }
+        }
+    }
+    let root = dir.join("umbrella");
+    copy(&common::chart(), &root.join("charts/light-gateway"));
+    std::fs::write(
+        root.join("Chart.yaml"),
+        "apiVersion: v2\nname: umbrella\nversion: 0.1.0\ndependencies:\n  - name: light-gateway\n    version: \">=0.0.0-0\"\n",
+    )
+    .unwrap();
+    root
+}
+
+/// As a subchart: the parent's `global` reaches this chart (refused before as an unknown
+/// key), its imageRegistry goes in front of the repositories and its pull secrets join the
+/// chart's, each name once; keys of `global` that belong to other subcharts are accepted.
+#[test]
+fn an_umbrella_chart_shares_its_global_registry_and_pull_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = umbrella(dir.path());
+    let values = json!({
+        "global": {"imageRegistry": "registry.internal.example/", "imagePullSecrets": [{"name": "shared"}, {"name": "own"}], "otherChartKey": true},
+        "light-gateway": {"imagePullSecrets": [{"name": "own"}]}
+    });
+    let rendered = common::helm()
+        .render(&chart, &values, &common::release())
+        .unwrap_or_else(|e| panic!("the umbrella renders: {e}"));
+    let pod = common::pod(&rendered).spec.unwrap();
+    let image = pod.containers[0].image.clone().unwrap();
+    assert!(image.starts_with("registry.internal.example/light-gateway:"), "{image}");
+    let secrets: Vec<String> = pod.image_pull_secrets.unwrap().into_iter().map(|s| s.name).collect();
+    assert_eq!(secrets, ["shared", "own"]);
+    let test_pod = rendered
+        .documents()
+        .into_iter()
+        .find(|doc| doc.template.contains("test-health-mcp"))
+        .map(|doc| doc.text.to_string())
+        .expect("the helm test pod");
+    assert!(test_pod.contains("image: \"registry.internal.example/curlimages/curl:"), "{test_pod}");
+
+    // Standalone, with no global set, nothing changes.
+    let plain = common::pod(&common::render(&json!({}))).spec.unwrap();
+    assert!(plain.containers[0].image.as_deref().unwrap().starts_with("light-gateway:"));
+    assert!(plain.image_pull_secrets.is_none());
+}

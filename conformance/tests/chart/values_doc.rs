@@ -5,7 +5,9 @@ use serde_json::Value;
 use crate::common;
 
 /// Objects whose keys are the user's, not the chart's: the gateway's own values.yml keys.
-const OPEN_OBJECTS: [&str; 1] = ["/properties/bootstrap/properties/values"];
+/// Objects open on purpose: bootstrap.values (any gateway key) and global (an umbrella chart
+/// shares it with every subchart, so it holds the parent's keys too).
+const OPEN_OBJECTS: [&str; 2] = ["/properties/bootstrap/properties/values", "/properties/global"];
 
 fn schema() -> Value {
     let text = std::fs::read_to_string(common::chart().join("values.schema.json")).unwrap();
