@@ -60,6 +60,10 @@ fn https_without_tls() -> Value {
     json!({"cache": {"type": "pvc", "pvc": {"accessModes": ["ReadWriteOncePod"], "acknowledgeSingleNode": true}}}),
     "ERROR: cache.pvc.accessModes [ReadWriteOncePod] admit one pod, but there can be 2: use ReadWriteMany or one replica"
 )]
+#[case::bootstrap_value_split_at_its_dots(
+    json!({"bootstrap": {"values": {"server": {"httpPort": 9090}}}}),
+    "ERROR: bootstrap.values.server is a map (did --set split the key 'server.httpPort' at its dots?): the gateway reads values by dotted keys and would refuse it; keep the dots in the key: --set 'bootstrap.values.server\\.httpPort=...' or \"server.httpPort: ...\" in a values file"
+)]
 #[case::https_without_tls_source(
     https_without_tls(),
     "ERROR: server.enableHttps is true but there is no TLS source: set tls.existingSecret, or server.tlsCertPath and server.tlsKeyPath in bootstrap.values"
@@ -185,4 +189,37 @@ fn schema_accepts_every_scenario() {
             .validate_schema(&common::chart(), &common::scenario_values(&scenario))
             .unwrap_or_else(|e| panic!("{scenario}: {e}"));
     }
+}
+
+/// The config-file names the chart refuses as maps in bootstrap.values are the gateway's own
+/// (the files it embeds in `gateway/config-defaults/`), so the two cannot drift apart.
+#[test]
+fn the_refused_map_keys_are_the_gateways_config_files() {
+    let validate = std::fs::read_to_string(common::chart().join("templates/validate.yaml")).unwrap();
+    let list = validate
+        .split("(has $key (list ")
+        .nth(1)
+        .and_then(|rest| rest.split("))").next())
+        .expect("the list of config-file keys in validate.yaml");
+    let chart: std::collections::BTreeSet<String> = list
+        .split_whitespace()
+        .map(|w| w.trim_matches('"').to_string())
+        .collect();
+    let gateway: std::collections::BTreeSet<String> =
+        std::fs::read_dir(common::workspace().join("gateway/config-defaults"))
+            .unwrap()
+            .flatten()
+            .filter_map(|e| e.file_name().to_string_lossy().strip_suffix(".yml").map(str::to_string))
+            .filter(|name| name != "values")
+            .collect();
+    assert_eq!(chart, gateway);
+}
+
+/// With the key's dots kept, the port reaches both the gateway and the chart's own objects.
+#[test]
+fn a_dotted_bootstrap_key_moves_the_listener_and_the_service() {
+    let rendered = common::render(&json!({"bootstrap": {"values": {"server.httpPort": 9090}}}));
+    assert_eq!(common::values_yml(&rendered)["server.httpPort"], json!(9090));
+    let port = common::container(&rendered).ports.unwrap()[0].container_port;
+    assert_eq!(port, 9090);
 }

@@ -278,11 +278,7 @@ fn empty_dirs_render_a_source_with_or_without_a_size_limit(
             .empty_dir
             .as_ref()
             .unwrap_or_else(|| panic!("{name} has no emptyDir source: {volume:?}"));
-        assert_eq!(
-            empty_dir.size_limit.as_ref().map(|q| q.0.as_str()),
-            limit,
-            "{name}"
-        );
+        assert_eq!(empty_dir.size_limit.as_ref().map(|q| q.0.as_str()), limit, "{name}");
     }
 }
 
@@ -334,10 +330,19 @@ fn an_umbrella_chart_shares_its_global_registry_and_pull_secrets() {
         .find(|doc| doc.template.contains("test-health-mcp"))
         .map(|doc| doc.text.to_string())
         .expect("the helm test pod");
-    assert!(test_pod.contains("image: \"registry.internal.example/curlimages/curl:"), "{test_pod}");
+    assert!(
+        test_pod.contains("image: \"registry.internal.example/curlimages/curl:"),
+        "{test_pod}"
+    );
 
     // Standalone, with no global set, nothing changes.
     let plain = common::pod(&common::render(&json!({}))).spec.unwrap();
-    assert!(plain.containers[0].image.as_deref().unwrap().starts_with("light-gateway:"));
+    assert!(
+        plain.containers[0]
+            .image
+            .as_deref()
+            .unwrap()
+            .starts_with("light-gateway:")
+    );
     assert!(plain.image_pull_secrets.is_none());
 }
