@@ -150,7 +150,13 @@ spec:
   {{- with .Values.topologySpreadConstraints }}
   topologySpreadConstraints:
     {{- range . }}
+    {{- /* Only an entry without a labelSelector gets the pods' labels: merging them into a
+    selector of the user's (matchExpressions, say) would change what it counts. */}}
+    {{- if hasKey . "labelSelector" }}
+    - {{- toYaml . | nindent 6 }}
+    {{- else }}
     - {{- toYaml (merge (deepCopy .) (dict "labelSelector" (dict "matchLabels" (include "light-gateway.selectorLabels" $ | fromYaml)))) | nindent 6 }}
+    {{- end }}
     {{- end }}
   {{- end }}
 {{- end }}

@@ -64,6 +64,22 @@ fn https_without_tls() -> Value {
     json!({"bootstrap": {"values": {"server": {"httpPort": 9090}}}}),
     "ERROR: bootstrap.values.server is a map (did --set split the key 'server.httpPort' at its dots?): the gateway reads values by dotted keys and would refuse it; keep the dots in the key: --set 'bootstrap.values.server\\.httpPort=...' or \"server.httpPort: ...\" in a values file"
 )]
+#[case::tls_secret_without_https(
+    json!({"tls": {"existingSecret": "gw-tls"}}),
+    "ERROR: tls.existingSecret gw-tls is set but server.enableHttps is false: the certificate would be mounted and never served; set bootstrap.values server.enableHttps: true, or drop tls.existingSecret"
+)]
+#[case::rust_log_in_extra_env(
+    json!({"extraEnv": [{"name": "RUST_LOG", "value": "debug"}]}),
+    "ERROR: extraEnv sets RUST_LOG, which the chart sets (RUST_LOG from logLevel, LOG_FORMAT from logFormat, the others from secret or existingSecret): use those values instead"
+)]
+#[case::extra_volume_named_like_the_cache(
+    json!({"extraVolumes": [{"name": "config-cache", "emptyDir": {}}]}),
+    "ERROR: extraVolumes has a volume named config-cache, which the chart defines: give it another name"
+)]
+#[case::discovery_token_in_the_config_map(
+    json!({"bootstrap": {"values": {"portalRegistry.controllerDiscoveryToken": "abc123"}}}),
+    "ERROR: bootstrap.values.portalRegistry.controllerDiscoveryToken is a token: pass it from a Secret as the environment variable PORTALREGISTRY_CONTROLLERDISCOVERYTOKEN (extraEnv with valueFrom.secretKeyRef), never the ConfigMap"
+)]
 #[case::https_without_tls_source(
     https_without_tls(),
     "ERROR: server.enableHttps is true but there is no TLS source: set tls.existingSecret, or server.tlsCertPath and server.tlsKeyPath in bootstrap.values"
@@ -94,8 +110,8 @@ fn https_without_tls() -> Value {
     "ERROR: bootstrap.values.LIGHT_PORTAL_AUTHORIZATION is a secret: set secret.portalAuthorization / secret.configPassword or existingSecret instead, never the ConfigMap"
 )]
 #[case::bearer_value_in_bootstrap_values(
-    json!({"bootstrap": {"values": {"portalRegistry.controllerDiscoveryToken": "Bearer abc"}}}),
-    "ERROR: bootstrap.values.portalRegistry.controllerDiscoveryToken looks like a bearer token: put tokens in secret.portalAuthorization or existingSecret, never the ConfigMap"
+    json!({"bootstrap": {"values": {"portalRegistry.portalToken": "Bearer abc"}}}),
+    "ERROR: bootstrap.values.portalRegistry.portalToken looks like a bearer token: put tokens in secret.portalAuthorization or existingSecret, never the ConfigMap"
 )]
 #[case::bearer_token_in_a_file(
     json!({"bootstrap": {"files": {"startup.yml": "authorization: Bearer eyJabc\n"}}}),

@@ -346,3 +346,23 @@ fn an_umbrella_chart_shares_its_global_registry_and_pull_secrets() {
     );
     assert!(plain.image_pull_secrets.is_none());
 }
+
+/// A topology spread entry with a labelSelector of its own keeps it as written; one without
+/// gets the pods' selector labels.
+#[test]
+fn topology_spread_fills_in_only_a_missing_label_selector() {
+    let own = json!({"matchExpressions": [{"key": "tier", "operator": "In", "values": ["edge"]}]});
+    let values = json!({"topologySpreadConstraints": [
+        {"maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": own},
+        {"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "ScheduleAnyway"}
+    ]});
+    let spec = common::pod(&common::render(&values)).spec.unwrap();
+    let constraints = spec.topology_spread_constraints.unwrap();
+    let first = serde_json::to_value(constraints[0].label_selector.as_ref().unwrap()).unwrap();
+    assert_eq!(first, own, "the user's selector is kept as written");
+    let second = constraints[1].label_selector.as_ref().unwrap().match_labels.as_ref().unwrap();
+    assert_eq!(
+        second.get("app.kubernetes.io/name").map(String::as_str),
+        Some("light-gateway")
+    );
+}
