@@ -360,7 +360,13 @@ fn topology_spread_fills_in_only_a_missing_label_selector() {
     let constraints = spec.topology_spread_constraints.unwrap();
     let first = serde_json::to_value(constraints[0].label_selector.as_ref().unwrap()).unwrap();
     assert_eq!(first, own, "the user's selector is kept as written");
-    let second = constraints[1].label_selector.as_ref().unwrap().match_labels.as_ref().unwrap();
+    let second = constraints[1]
+        .label_selector
+        .as_ref()
+        .unwrap()
+        .match_labels
+        .as_ref()
+        .unwrap();
     assert_eq!(
         second.get("app.kubernetes.io/name").map(String::as_str),
         Some("light-gateway")

@@ -70,7 +70,8 @@ pub(super) fn plan(restart: &Restart, deployed: &Deployment) -> Result<Plan, Tar
 /// The chart values with `restart`'s overrides: bootstrap `values.yml` keys as
 /// `bootstrap.values.<key>`, the token as `secret.portalAuthorization` (a real Secret change, so
 /// the checksum rolls the pods), the config password as `secret.configPassword`, `RUST_LOG` as
-/// `logLevel`, `LOG_FORMAT` as `logFormat`, and any other variable in `extraEnv`.
+/// `logLevel`, `LOG_FORMAT` as `logFormat` (json, else text), and any other variable in
+/// `extraEnv`.
 ///
 /// # Errors
 /// A token or password override when the scenario uses `existingSecret`: that Secret is not the
@@ -102,15 +103,17 @@ pub(super) fn restart_values(base: &Value, restart: &Restart) -> Result<Value, T
                 set(&mut values, &["secret"], key, json!(value));
             }
             "RUST_LOG" => set(&mut values, &[], "logLevel", json!(value)),
-            "LOG_FORMAT" if value == "json" => set(&mut values, &[], "logFormat", json!("json")),
-            other => {
-                if other == "LOG_FORMAT" {
-                    // The chart sets LOG_FORMAT only for json; any other value goes in extraEnv,
-                    // which must then not meet the chart's own entry.
-                    set(&mut values, &[], "logFormat", json!("text"));
-                }
-                set_extra_env(&mut values, other, value);
+            // The gateway writes JSON for `json` (any case) and text for anything else; the
+            // chart refuses LOG_FORMAT in extraEnv, so logFormat says it.
+            "LOG_FORMAT" => {
+                let format = if value.eq_ignore_ascii_case("json") {
+                    "json"
+                } else {
+                    "text"
+                };
+                set(&mut values, &[], "logFormat", json!(format));
             }
+            other => set_extra_env(&mut values, other, value),
         }
     }
     Ok(values)

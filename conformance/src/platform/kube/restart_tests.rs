@@ -91,7 +91,7 @@ fn values_are_made_where_the_scenario_had_none() {
         json!({
             "bootstrap": {"values": {"server.startOnRegistryFailure": false}},
             "logFormat": "text",
-            "extraEnv": [{"name": "LOG_FORMAT", "value": "logfmt"}, {"name": "MY_FLAG", "value": "on"}],
+            "extraEnv": [{"name": "MY_FLAG", "value": "on"}],
             "podAnnotations": {"light-gateway-conformance/restarted-at": "2026-01-01T00:00:00Z"}
         })
     );
