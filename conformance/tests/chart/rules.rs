@@ -372,3 +372,17 @@ fn topology_spread_fills_in_only_a_missing_label_selector() {
         Some("light-gateway")
     );
 }
+
+/// Each Service port says what it speaks, so a Gateway API implementation or an ingress
+/// controller that reads `appProtocol` talks TLS to the HTTPS-only gateway's 8443.
+#[rstest]
+#[case::http(json!({}), "http", "http")]
+#[case::https_only(json!({"tls": {"existingSecret": "gw-tls"},
+    "bootstrap": {"values": {"server.enableHttp": false, "server.enableHttps": true}}}), "https", "https")]
+fn service_ports_name_their_app_protocol(#[case] values: serde_json::Value, #[case] port: &str, #[case] protocol: &str) {
+    let rendered = common::render(&values);
+    let service: k8s_openapi::api::core::v1::Service = rendered.get("Service", FULLNAME).unwrap();
+    let ports = service.spec.unwrap().ports.unwrap();
+    let named = ports.iter().find(|p| p.name.as_deref() == Some(port)).unwrap();
+    assert_eq!(named.app_protocol.as_deref(), Some(protocol), "{ports:?}");
+}
