@@ -80,6 +80,22 @@ fn https_without_tls() -> Value {
     json!({"bootstrap": {"values": {"portalRegistry.controllerDiscoveryToken": "abc123"}}}),
     "ERROR: bootstrap.values.portalRegistry.controllerDiscoveryToken is a token: pass it from a Secret as the environment variable PORTALREGISTRY_CONTROLLERDISCOVERYTOKEN (extraEnv with valueFrom.secretKeyRef), never the ConfigMap"
 )]
+#[case::pod_label_the_chart_sets(
+    json!({"podLabels": {"app.kubernetes.io/name": "other"}}),
+    "ERROR: podLabels sets app.kubernetes.io/name, a label the chart sets itself (its selector and recommended labels): choose another key"
+)]
+#[case::pod_template_label_the_chart_sets(
+    json!({"podTemplate": {"metadata": {"labels": {"app.kubernetes.io/component": "edge"}}}}),
+    "ERROR: podTemplate.metadata.labels sets app.kubernetes.io/component, a label the chart sets itself (its selector and recommended labels): choose another key"
+)]
+#[case::service_label_the_chart_sets(
+    json!({"serviceTemplate": {"metadata": {"labels": {"app.kubernetes.io/instance": "x"}}}}),
+    "ERROR: serviceTemplate.metadata.labels sets app.kubernetes.io/instance, a label the chart sets itself (its selector and recommended labels): choose another key"
+)]
+#[case::pod_annotation_the_chart_sets(
+    json!({"podAnnotations": {"checksum/config": "pinned"}}),
+    "ERROR: podAnnotations sets checksum/config, an annotation the chart sets itself (config checksums roll the pods; prometheus.io/* come from metrics.scrapeAnnotations): choose another key"
+)]
 #[case::https_without_tls_source(
     https_without_tls(),
     "ERROR: server.enableHttps is true but there is no TLS source: set tls.existingSecret, or server.tlsCertPath and server.tlsKeyPath in bootstrap.values"
