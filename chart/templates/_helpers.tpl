@@ -39,6 +39,21 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
 {{/*
+light-gateway.testLabels: the helm test pod's labels. Its own app.kubernetes.io/name, so that
+the gateway's Service, NetworkPolicy and PDB (which select the gateway's name and instance)
+never select it: it would be a Service endpoint that serves nothing, and the gateway's
+egress rules would keep it from reaching the gateway.
+*/}}
+{{- define "light-gateway.testLabels" -}}
+helm.sh/chart: {{ include "light-gateway.chart" . }}
+app.kubernetes.io/name: {{ include "light-gateway.name" . }}-test
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: light-gateway
+app.kubernetes.io/component: helm-test
+{{- end }}
+
+{{/*
 light-gateway.labels: the labels of every object of the release.
 */}}
 {{- define "light-gateway.labels" -}}

@@ -379,10 +379,66 @@ fn topology_spread_fills_in_only_a_missing_label_selector() {
 #[case::http(json!({}), "http", "http")]
 #[case::https_only(json!({"tls": {"existingSecret": "gw-tls"},
     "bootstrap": {"values": {"server.enableHttp": false, "server.enableHttps": true}}}), "https", "https")]
-fn service_ports_name_their_app_protocol(#[case] values: serde_json::Value, #[case] port: &str, #[case] protocol: &str) {
+fn service_ports_name_their_app_protocol(
+    #[case] values: serde_json::Value,
+    #[case] port: &str,
+    #[case] protocol: &str,
+) {
     let rendered = common::render(&values);
     let service: k8s_openapi::api::core::v1::Service = rendered.get("Service", FULLNAME).unwrap();
     let ports = service.spec.unwrap().ports.unwrap();
     let named = ports.iter().find(|p| p.name.as_deref() == Some(port)).unwrap();
     assert_eq!(named.app_protocol.as_deref(), Some(protocol), "{ports:?}");
+}
+
+/// The helm test pod is not one of the gateway's pods: no selector of the Service, the
+/// NetworkPolicy or the PDB matches its labels (it would be an endpoint serving nothing, and the
+/// gateway's egress rules would keep it from the gateway), while the NetworkPolicy's helm-test
+/// peer does, so `helm test` reaches the gateway with the policy on.
+#[test]
+fn the_helm_test_pod_is_selected_only_by_the_policy_peer_made_for_it() {
+    use k8s_openapi::api::networking::v1::NetworkPolicy;
+    use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+    use std::collections::BTreeMap;
+
+    let rendered = common::render_scenario("networkpolicy");
+    let mut values = common::scenario_values("networkpolicy");
+    common::merge(&mut values, &json!({"podDisruptionBudget": {"enabled": true}}));
+    let with_pdb = common::render(&values);
+    let test_pod = rendered
+        .documents()
+        .into_iter()
+        .find(|doc| doc.template.contains("test-health-mcp"))
+        .map(|doc| serde_saphyr::from_str::<k8s_openapi::api::core::v1::Pod>(doc.text).unwrap())
+        .expect("the helm test pod");
+    let labels = test_pod.metadata.labels.unwrap();
+    let selects = |selector: &BTreeMap<String, String>| selector.iter().all(|(k, v)| labels.get(k) == Some(v));
+
+    let service: k8s_openapi::api::core::v1::Service = rendered.get("Service", FULLNAME).unwrap();
+    assert!(
+        !selects(&service.spec.unwrap().selector.unwrap()),
+        "the Service selects the test pod"
+    );
+    let policy: NetworkPolicy = rendered.get("NetworkPolicy", FULLNAME).unwrap();
+    let spec = policy.spec.unwrap();
+    assert!(
+        !selects(spec.pod_selector.as_ref().unwrap().match_labels.as_ref().unwrap()),
+        "the gateway's NetworkPolicy applies to the test pod"
+    );
+    let pdb: PodDisruptionBudget = with_pdb.get("PodDisruptionBudget", FULLNAME).unwrap();
+    assert!(
+        !selects(&pdb.spec.unwrap().selector.unwrap().match_labels.unwrap()),
+        "the PDB counts the test pod"
+    );
+    let peers: Vec<BTreeMap<String, String>> = spec.ingress.unwrap()[0]
+        .from
+        .clone()
+        .unwrap()
+        .into_iter()
+        .filter_map(|peer| peer.pod_selector?.match_labels)
+        .collect();
+    assert!(
+        peers.iter().any(selects),
+        "no ingress peer admits the test pod: {peers:?}"
+    );
 }

@@ -174,7 +174,11 @@ fn network_policy_admits_only_gateway_ports_and_lets_out_only_named_peers() {
     let ports: Vec<_> = ingress[0].ports.iter().flatten().map(|p| p.port.clone()).collect();
     assert_eq!(ports, [Some(IntOrString::Int(8080))]);
     let from = ingress[0].from.as_ref().unwrap();
-    assert_eq!(from.len(), 2, "the ingress-nginx namespace and the helm test pod");
+    assert_eq!(
+        from.len(),
+        3,
+        "the ingress-nginx namespace, the controller's (it dials advertisedAddress) and the helm test pod"
+    );
     let egress = spec.egress.unwrap();
     let egress_ports: Vec<Vec<IntOrString>> = egress
         .iter()
