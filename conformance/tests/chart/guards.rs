@@ -96,6 +96,14 @@ fn https_without_tls() -> Value {
     json!({"podAnnotations": {"checksum/config": "pinned"}}),
     "ERROR: podAnnotations sets checksum/config, an annotation the chart sets itself (config checksums roll the pods; prometheus.io/* come from metrics.scrapeAnnotations): choose another key"
 )]
+#[case::node_port_outside_the_default_range(
+    json!({"serviceType": "NodePort", "service": {"nodePorts": {"http": 8080}}}),
+    "ERROR: service.nodePorts.http 8080 is outside the node-port range 30000-32767: pick a port inside it, or set service.nodePortRange to your cluster's --service-node-port-range"
+)]
+#[case::node_port_range_backwards(
+    json!({"service": {"nodePortRange": "32767-30000"}}),
+    "ERROR: service.nodePortRange 32767-30000 is not min-max"
+)]
 #[case::https_without_tls_source(
     https_without_tls(),
     "ERROR: server.enableHttps is true but there is no TLS source: set tls.existingSecret, or server.tlsCertPath and server.tlsKeyPath in bootstrap.values"
@@ -173,6 +181,8 @@ fn guard_rail_fails_the_render_with_its_message(#[case] values: Value, #[case] m
 #[case::pvc_read_write_once_on_one_node(json!({"cache": {"type": "pvc", "pvc": {"acknowledgeSingleNode": true}}}))]
 #[case::pvc_read_write_once_with_one_replica(json!({"replicas": 1, "cache": {"type": "pvc"}}))]
 #[case::pvc_existing_claim(json!({"cache": {"type": "pvc", "pvc": {"existingClaim": "kept"}}}))]
+#[case::node_port_inside_a_wider_range(json!({"serviceType": "NodePort", "service": {"nodePorts": {"http": 8080}, "nodePortRange": "1-65535"}}))]
+#[case::node_port_inside_the_default_range(json!({"serviceType": "NodePort", "service": {"nodePorts": {"https": 30443}}}))]
 #[case::pdb_max_unavailable_one(json!({"podDisruptionBudget": {"enabled": true, "maxUnavailable": 1}}))]
 #[case::https_with_cache_paths(json!({"bootstrap": {"values": {"server.enableHttps": true,
     "server.tlsCertPath": "config-cache/tls.crt", "server.tlsKeyPath": "config-cache/tls.key"}}}))]
