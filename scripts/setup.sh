@@ -30,4 +30,6 @@ command -v cargo >/dev/null 2>&1 || { echo "setup: cargo is missing: install Rus
 # Repo-local .venv for the chart tests; a no-op when it is current.
 cd "$(dirname "$0")/.."
 make --no-print-directory venv
-echo "setup: ok (cmake $(cmake --version | head -n1 | awk '{print $3}'), $(cargo --version), $(.venv/bin/python --version), .venv has helm-python-sdk and kubernetes-validate)"
+# The helm CLI the chart tests compare with libhelm_c (and kubectl), into .tools/bin.
+./scripts/install-helm.sh
+echo "setup: ok (cmake $(cmake --version | head -n1 | awk '{print $3}'), $(cargo --version), $(.venv/bin/python --version), .venv has helm-python-sdk and kubernetes-validate, .tools/bin has helm $(.tools/bin/helm version --short))"

@@ -8,6 +8,7 @@ mod common;
 mod contract;
 mod gateway_api;
 mod guards;
+mod helm_cli;
 mod metrics;
 mod rules;
 mod scenarios;
