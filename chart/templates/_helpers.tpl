@@ -39,6 +39,14 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
 {{/*
+light-gateway.namespace: where every namespaced object goes: namespaceOverride, else the
+release's namespace. Written on each object, so a render applied with kubectl lands there too.
+*/}}
+{{- define "light-gateway.namespace" -}}
+{{- default .Release.Namespace .Values.namespaceOverride }}
+{{- end }}
+
+{{/*
 light-gateway.testLabels: the helm test pod's labels. Its own app.kubernetes.io/name, so that
 the gateway's Service, NetworkPolicy and PDB (which select the gateway's name and instance)
 never select it: it would be a Service endpoint that serves nothing, and the gateway's
@@ -190,7 +198,7 @@ Read it with: $s := include "light-gateway.settings" . | fromJson
 {{- if not $s.metricsEnabled }}
 {{- $_ := set $s "metricsPort" 0 }}
 {{- end }}
-{{- $service := printf "%s.%s" (include "light-gateway.fullname" .) .Release.Namespace }}
+{{- $service := printf "%s.%s" (include "light-gateway.fullname" .) (include "light-gateway.namespace" .) }}
 {{- include "light-gateway.copySetting" (list $s "advertisedAddress" $v "server.advertisedAddress" $service) }}
 {{- if not $s.advertisedAddress }}
 {{- $_ := set $s "advertisedAddress" $service }}

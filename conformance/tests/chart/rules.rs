@@ -442,3 +442,31 @@ fn the_helm_test_pod_is_selected_only_by_the_policy_peer_made_for_it() {
         "no ingress peer admits the test pod: {peers:?}"
     );
 }
+
+/// Every object carries its namespace (the release's, or namespaceOverride), so a render
+/// applied with kubectl lands where helm would put it; nothing else changes place.
+#[rstest]
+#[case::the_release_namespace(json!({}), NAMESPACE)]
+#[case::namespace_override(json!({"namespaceOverride": "edge"}), "edge")]
+fn every_object_names_its_namespace(#[case] values: serde_json::Value, #[case] namespace: &str) {
+    let mut all = values.clone();
+    common::merge(
+        &mut all,
+        &json!({"networkPolicy": {"enabled": true}, "podDisruptionBudget": {"enabled": true},
+                "ingress": {"enabled": true, "hosts": [{"host": "mcp.example.com", "paths": [{"path": "/", "pathType": "Prefix"}]}]}}),
+    );
+    let rendered = common::render(&all);
+    let objects = rendered.objects().unwrap();
+    assert!(objects.len() >= 8, "{}", objects.len());
+    for object in &objects {
+        assert_eq!(
+            object.value["metadata"]["namespace"].as_str(),
+            Some(namespace),
+            "{} {}",
+            object.kind(),
+            object.name()
+        );
+    }
+    let advertised = common::values_yml(&rendered)["server.advertisedAddress"].clone();
+    assert_eq!(advertised, json!(format!("{FULLNAME}.{namespace}")));
+}
