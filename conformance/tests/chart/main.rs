@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)] // a test's panic is its failure report
 
 mod binary_engine;
+mod checkov;
 mod common;
 mod contract;
 mod gateway_api;
