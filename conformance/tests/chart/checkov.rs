@@ -30,18 +30,13 @@ fn listed() -> BTreeMap<String, BTreeSet<String>> {
         .collect()
 }
 
-#[test]
-fn checkov_fails_only_what_the_chart_readme_lists() {
-    // Not tempfile's default ".tmp..." name: checkov passes over hidden directories.
+/// checkov's findings on one render: (check id, resource, check name); asserts it judged it.
+fn checkov(name: &str, render: &str) -> Vec<(String, String, String)> {
+    // Not tempfile's default ".tmp..." name: checkov passes over hidden directories. One
+    // directory per scenario: checkov links the objects of one run into a graph, so scenarios
+    // judged together could hide each other's gaps (another's NetworkPolicy, say).
     let dir = tempfile::Builder::new().prefix("checkov-").tempdir().unwrap();
-    let scenarios = common::scenarios();
-    for name in &scenarios {
-        std::fs::write(
-            dir.path().join(format!("{name}.yaml")),
-            common::render_scenario(name).to_golden(),
-        )
-        .unwrap();
-    }
+    std::fs::write(dir.path().join(format!("{name}.yaml")), render).unwrap();
     let out = Command::new(common::venv_tool("checkov"))
         .args(["--directory", dir.path().to_str().unwrap()])
         .args([
@@ -52,16 +47,34 @@ fn checkov_fails_only_what_the_chart_readme_lists() {
             "--quiet",
             "--soft-fail",
         ])
+        // Nothing is fetched: the checks ship in the package.
+        .arg("--skip-download")
         .output()
         .expect("checkov runs (make setup installs it into .venv)");
     let report: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("checkov's JSON: {e}\n{}", String::from_utf8_lossy(&out.stderr)));
+        .unwrap_or_else(|e| panic!("{name}: checkov's JSON: {e}\n{}", String::from_utf8_lossy(&out.stderr)));
     let passed = report["summary"]["passed"].as_u64().unwrap_or(0);
     assert!(
-        passed > 100,
-        "checkov judged too little: {report}\n{}",
+        passed > 50,
+        "{name}: checkov judged too little: {report}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    report["results"]["failed_checks"]
+        .as_array()
+        .map(|failed| {
+            failed
+                .iter()
+                .map(|f| {
+                    let text = |k: &str| f[k].as_str().unwrap_or_default().to_string();
+                    (text("check_id"), text("resource"), text("check_name"))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn checkov_fails_only_what_the_chart_readme_lists() {
     let allowed = listed();
     assert!(
         allowed.len() >= 5,
@@ -69,17 +82,14 @@ fn checkov_fails_only_what_the_chart_readme_lists() {
     );
     let mut unexpected = BTreeSet::new();
     let mut seen = BTreeSet::new();
-    for failure in report["results"]["failed_checks"].as_array().expect("failed_checks") {
-        let id = failure["check_id"].as_str().unwrap_or_default().to_string();
-        let resource = failure["resource"].as_str().unwrap_or_default();
-        let kind = resource.split('.').next().unwrap_or_default().to_string();
-        if allowed.get(&id).is_some_and(|kinds| kinds.contains(&kind)) {
-            seen.insert(id);
-        } else {
-            unexpected.insert(format!(
-                "{id} on {resource} ({})",
-                failure["check_name"].as_str().unwrap_or_default()
-            ));
+    for name in common::scenarios() {
+        for (id, resource, check) in checkov(&name, &common::render_scenario(&name).to_golden()) {
+            let kind = resource.split('.').next().unwrap_or_default().to_string();
+            if allowed.get(&id).is_some_and(|kinds| kinds.contains(&kind)) {
+                seen.insert(id);
+            } else {
+                unexpected.insert(format!("{name}: {id} on {resource} ({check})"));
+            }
         }
     }
     assert!(
