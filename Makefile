@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: help setup venv build images-if-docker test test-chart lint fmt run-local conformance base-image image bench soak fuzz clean
+.PHONY: help setup venv build images-if-docker test test-chart lint fmt run-local conformance chart-package base-image image bench soak fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -62,6 +62,10 @@ fmt: ## format the code
 
 conformance: build venv ## run the conformance suite (kind, else docker, else local; TARGET= forces one)
 	./scripts/conformance.sh
+
+chart-package: $(HELM_CLI) ## package the Helm chart into target/chart/light-gateway-<version>.tgz
+	$(HELM_CLI) lint --strict chart
+	$(HELM_CLI) package chart -d target/chart
 
 base-image: ## make debian:bookworm-slim from Debian packages when no registry can supply it
 	./scripts/base-image.sh debian:bookworm-slim

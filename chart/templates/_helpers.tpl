@@ -209,9 +209,10 @@ Read it with: $s := include "light-gateway.settings" . | fromJson
 {{- $probe = ternary "http" "https" (get $s "enableHttp") }}
 {{- end }}
 {{- $_ := set $s "probe" $probe }}
+{{- $_ := set $s "preStop" (int .Values.lifecycle.preStopSleepSeconds) }}
 {{- $grace := .Values.terminationGracePeriodSeconds }}
 {{- if kindIs "invalid" $grace }}
-{{- $grace = add (div (add (get $s "shutdownMs") 999) 1000) 10 }}
+{{- $grace = add (div (add (get $s "shutdownMs") 999) 1000) 10 (get $s "preStop") }}
 {{- end }}
 {{- $_ := set $s "grace" ($grace | int) }}
 {{- toJson $s }}

@@ -35,6 +35,24 @@ spec:
   {{- with .Values.priorityClassName }}
   priorityClassName: {{ . }}
   {{- end }}
+  {{- with .Values.runtimeClassName }}
+  runtimeClassName: {{ . }}
+  {{- end }}
+  {{- with .Values.dnsPolicy }}
+  dnsPolicy: {{ . }}
+  {{- end }}
+  {{- with .Values.dnsConfig }}
+  dnsConfig:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with .Values.hostAliases }}
+  hostAliases:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with .Values.initContainers }}
+  initContainers:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
   terminationGracePeriodSeconds: {{ $s.grace }}
   securityContext:
     {{- include "light-gateway.podSecurityContext" . | nindent 4 }}
@@ -44,6 +62,15 @@ spec:
       imagePullPolicy: {{ .Values.image.pullPolicy }}
       securityContext:
         {{- include "light-gateway.containerSecurityContext" . | nindent 8 }}
+      {{- if $s.preStop }}
+      {{- /* Endpoints controllers and load balancers take a moment to stop sending new
+      connections to a terminating pod; the pause comes before SIGTERM (and counts in
+      terminationGracePeriodSeconds), so the drain starts once they have. */}}
+      lifecycle:
+        preStop:
+          sleep:
+            seconds: {{ $s.preStop }}
+      {{- end }}
       env:
         - name: LIGHT_PORTAL_AUTHORIZATION
           valueFrom:
@@ -105,6 +132,9 @@ spec:
         {{- with .Values.extraVolumeMounts }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
+    {{- with .Values.extraContainers }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
   volumes:
     - name: bootstrap-config
       configMap:

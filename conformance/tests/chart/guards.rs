@@ -146,8 +146,8 @@ fn https_without_tls() -> Value {
     "ERROR: existingSecret and secret.* are both set: the chart would ignore secret.*; keep one"
 )]
 #[case::grace_period_too_short(
-    json!({"terminationGracePeriodSeconds": 2}),
-    "ERROR: terminationGracePeriodSeconds (2) must exceed server.shutdownGracefulPeriod (2000 ms), or pods are killed mid-drain"
+    json!({"terminationGracePeriodSeconds": 7}),
+    "ERROR: terminationGracePeriodSeconds (7) must exceed lifecycle.preStopSleepSeconds (5 s) plus server.shutdownGracefulPeriod (2000 ms), or pods are killed mid-drain"
 )]
 #[case::autoscaling_min_over_max(
     json!({"autoscaling": {"enabled": true, "minReplicas": 4, "maxReplicas": 3}}),

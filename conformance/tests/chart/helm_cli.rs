@@ -102,3 +102,16 @@ fn the_cli_templates_packages_and_shows_the_values() {
     let values = std::fs::read_to_string(chart.join("values.yaml")).unwrap();
     assert_eq!(shown.trim_end(), values.trim_end());
 }
+
+/// Chart.yaml's artifacthub image annotation names the image the chart deploys by default.
+#[test]
+fn the_chart_metadata_names_the_default_image() {
+    let chart = run(&["show", "chart", common::chart().to_str().unwrap()]);
+    let app_version = chart
+        .lines()
+        .find_map(|l| l.strip_prefix("appVersion: "))
+        .map(|v| v.trim().trim_matches('"').to_string())
+        .expect("an appVersion");
+    assert!(chart.contains(&format!("image: light-gateway:{app_version}")), "{chart}");
+    assert!(chart.contains("kubeVersion: '>=1.30.0-0'") || chart.contains("kubeVersion: \">=1.30.0-0\""), "{chart}");
+}

@@ -470,3 +470,75 @@ fn every_object_names_its_namespace(#[case] values: serde_json::Value, #[case] n
     let advertised = common::values_yml(&rendered)["server.advertisedAddress"].clone();
     assert_eq!(advertised, json!(format!("{FULLNAME}.{namespace}")));
 }
+
+/// The pod-level settings users of other gateway charts expect pass through as given, and the
+/// preStop pause counts in the derived grace period.
+#[test]
+fn pod_and_rollout_settings_pass_through() {
+    let values = json!({
+        "lifecycle": {"preStopSleepSeconds": 8},
+        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": "50%"}},
+        "revisionHistoryLimit": 2,
+        "initContainers": [{"name": "wait", "image": "busybox:1.37", "command": ["true"]}],
+        "extraContainers": [{"name": "sidecar", "image": "busybox:1.37", "command": ["sleep", "infinity"]}],
+        "dnsPolicy": "None",
+        "dnsConfig": {"nameservers": ["10.0.0.10"]},
+        "hostAliases": [{"ip": "10.1.2.3", "hostnames": ["config-server.internal"]}],
+        "runtimeClassName": "gvisor",
+        "service": {"sessionAffinity": "None"},
+        "extraObjects": [
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "{{ .Release.Name }}-extra"}, "data": {"a": "b"}},
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-extra-text\n"
+        ]
+    });
+    let rendered = common::render(&values);
+    let deployment = common::deployment(&rendered);
+    let spec = deployment.spec;
+    assert_eq!(spec.revision_history_limit, Some(2));
+    let rolling = spec.strategy.unwrap().rolling_update.unwrap();
+    assert_eq!(
+        serde_json::to_value(rolling).unwrap(),
+        json!({"maxUnavailable": 1, "maxSurge": "50%"})
+    );
+    let pod = spec.template.spec.unwrap();
+    assert_eq!(pod.init_containers.unwrap()[0].name, "wait");
+    let names: Vec<&str> = pod.containers.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["light-gateway", "sidecar"]);
+    assert_eq!(pod.dns_policy.as_deref(), Some("None"));
+    assert_eq!(pod.dns_config.unwrap().nameservers.unwrap(), ["10.0.0.10"]);
+    assert_eq!(pod.host_aliases.unwrap()[0].ip, "10.1.2.3");
+    assert_eq!(pod.runtime_class_name.as_deref(), Some("gvisor"));
+    let pre_stop = pod.containers[0].lifecycle.clone().unwrap().pre_stop.unwrap();
+    assert_eq!(pre_stop.sleep.unwrap().seconds, 8);
+    // 8 s pause + 2 s graceful period + 10 s for the deregistration.
+    assert_eq!(pod.termination_grace_period_seconds, Some(20));
+    let service: k8s_openapi::api::core::v1::Service = rendered.get("Service", FULLNAME).unwrap();
+    assert_eq!(service.spec.unwrap().session_affinity.as_deref(), Some("None"));
+    let extra: k8s_openapi::api::core::v1::ConfigMap = rendered.get("ConfigMap", "gw-extra").unwrap();
+    assert_eq!(extra.data.unwrap()["a"], "b");
+    rendered
+        .get::<k8s_openapi::api::core::v1::ConfigMap>("ConfigMap", "gw-extra-text")
+        .unwrap();
+
+    // Defaults: a 5 s pause, ClientIP affinity for legacy sessions, a rollout that keeps every pod.
+    let defaults = common::render(&json!({}));
+    let pod = common::pod(&defaults).spec.unwrap();
+    assert_eq!(
+        pod.containers[0]
+            .lifecycle
+            .clone()
+            .unwrap()
+            .pre_stop
+            .unwrap()
+            .sleep
+            .unwrap()
+            .seconds,
+        5
+    );
+    let service: k8s_openapi::api::core::v1::Service = defaults.get("Service", FULLNAME).unwrap();
+    assert_eq!(service.spec.unwrap().session_affinity.as_deref(), Some("ClientIP"));
+    let none = common::pod(&common::render(&json!({"lifecycle": {"preStopSleepSeconds": 0}})))
+        .spec
+        .unwrap();
+    assert!(none.containers[0].lifecycle.is_none());
+}
