@@ -112,6 +112,12 @@ fn the_chart_metadata_names_the_default_image() {
         .find_map(|l| l.strip_prefix("appVersion: "))
         .map(|v| v.trim().trim_matches('"').to_string())
         .expect("an appVersion");
-    assert!(chart.contains(&format!("image: light-gateway:{app_version}")), "{chart}");
-    assert!(chart.contains("kubeVersion: '>=1.30.0-0'") || chart.contains("kubeVersion: \">=1.30.0-0\""), "{chart}");
+    assert!(
+        chart.contains(&format!("image: light-gateway:{app_version}")),
+        "{chart}"
+    );
+    assert!(
+        chart.contains("kubeVersion: '>=1.30.0-0'") || chart.contains("kubeVersion: \">=1.30.0-0\""),
+        "{chart}"
+    );
 }

@@ -93,3 +93,92 @@ fn every_values_key_has_a_doc_comment() {
         "keys without a `# --` comment: {undocumented:#?}"
     );
 }
+
+/// Every documented key of values.yaml with its default and its `# --` comment, in file order:
+/// the table of chart/README.md's "Values" section.
+fn values_table() -> String {
+    let text = std::fs::read_to_string(common::chart().join("values.yaml")).unwrap();
+    let values: Value = serde_saphyr::from_str(&text).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut stack: Vec<(usize, String)> = Vec::new();
+    let mut rows = vec![
+        "| key | default | what |".to_string(),
+        "| --- | --- | --- |".to_string(),
+    ];
+    for (n, line) in lines.iter().enumerate() {
+        let indent = line.len() - line.trim_start().len();
+        let body = line.trim_start();
+        if body.is_empty() || body.starts_with('#') {
+            continue;
+        }
+        stack.retain(|(i, _)| *i < indent);
+        let Some((key, _)) = body
+            .split_once(':')
+            .filter(|(k, _)| !k.starts_with("- ") && !k.contains(' '))
+        else {
+            stack.push((indent, "-".into()));
+            continue;
+        };
+        stack.push((indent, key.to_string()));
+        if stack.iter().any(|(_, k)| k == "-") {
+            continue;
+        }
+        // The comment block right above the key, from its `# --` line down.
+        let block: Vec<&str> = lines[..n]
+            .iter()
+            .rev()
+            .take_while(|l| l.trim_start().starts_with('#'))
+            .map(|l| l.trim_start().trim_start_matches('#').trim())
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        let Some(start) = block.iter().position(|l| l.starts_with("--")) else {
+            continue;
+        };
+        let doc = block[start..]
+            .join(" ")
+            .trim_start_matches("--")
+            .trim()
+            .replace('|', "\\|");
+        let path: Vec<&str> = stack.iter().map(|(_, k)| k.as_str()).collect();
+        let default = path
+            .iter()
+            .try_fold(&values, |at, key| at.get(*key))
+            .map_or_else(String::new, |v| match v {
+                // A map's keys have rows of their own; a long list stays in values.yaml.
+                Value::Object(map) if !map.is_empty() => "{...}".to_string(),
+                Value::Array(items) if v.to_string().len() > 80 => format!("[{} items]", items.len()),
+                _ => v.to_string().replace('|', "\\|"),
+            });
+        rows.push(format!("| `{}` | `{default}` | {doc} |", path.join(".")));
+    }
+    rows.join("\n")
+}
+
+const TABLE_START: &str = "<!-- values table: generated from values.yaml by the chart tests -->";
+const TABLE_END: &str = "<!-- end of values table -->";
+
+/// chart/README.md's values table is current; `REFRESH_GOLDEN=1` rewrites it.
+#[test]
+fn the_chart_readme_lists_every_value_as_values_yaml_documents_it() {
+    let path = common::chart().join("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    let (before, rest) = readme
+        .split_once(TABLE_START)
+        .expect("chart/README.md has the table's start marker");
+    let (_, after) = rest
+        .split_once(TABLE_END)
+        .expect("chart/README.md has the table's end marker");
+    let table = values_table();
+    assert!(table.lines().count() > 100, "{table}");
+    let current = format!("{before}{TABLE_START}\n{table}\n{TABLE_END}{after}");
+    if std::env::var("REFRESH_GOLDEN").is_ok_and(|v| v == "1") {
+        std::fs::write(&path, &current).unwrap();
+        return;
+    }
+    assert!(
+        readme == current,
+        "chart/README.md's values table is stale: run REFRESH_GOLDEN=1 make test-chart"
+    );
+}
