@@ -59,17 +59,30 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: light-gateway
 app.kubernetes.io/component: helm-test
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
 {{- end }}
 
 {{/*
-light-gateway.labels: the labels of every object of the release.
+light-gateway.chartLabels: the labels the chart itself puts on every object.
 */}}
-{{- define "light-gateway.labels" -}}
+{{- define "light-gateway.chartLabels" -}}
 helm.sh/chart: {{ include "light-gateway.chart" . }}
 {{ include "light-gateway.selectorLabels" . }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: light-gateway
+{{- end }}
+
+{{/*
+light-gateway.labels: the labels of every object of the release: the chart's and commonLabels.
+*/}}
+{{- define "light-gateway.labels" -}}
+{{ include "light-gateway.chartLabels" . }}
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
 {{- end }}
 
 {{/*

@@ -80,6 +80,10 @@ fn https_without_tls() -> Value {
     json!({"bootstrap": {"values": {"portalRegistry.controllerDiscoveryToken": "abc123"}}}),
     "ERROR: bootstrap.values.portalRegistry.controllerDiscoveryToken is a token: pass it from a Secret as the environment variable PORTALREGISTRY_CONTROLLERDISCOVERYTOKEN (extraEnv with valueFrom.secretKeyRef), never the ConfigMap"
 )]
+#[case::common_label_the_chart_sets(
+    json!({"commonLabels": {"app.kubernetes.io/version": "9"}}),
+    "ERROR: commonLabels sets app.kubernetes.io/version, a label the chart sets itself (its selector and recommended labels): choose another key"
+)]
 #[case::pod_label_the_chart_sets(
     json!({"podLabels": {"app.kubernetes.io/name": "other"}}),
     "ERROR: podLabels sets app.kubernetes.io/name, a label the chart sets itself (its selector and recommended labels): choose another key"

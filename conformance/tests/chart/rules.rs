@@ -542,3 +542,22 @@ fn pod_and_rollout_settings_pass_through() {
         .unwrap();
     assert!(none.containers[0].lifecycle.is_none());
 }
+
+/// commonLabels reach every object and the pods, never a selector.
+#[test]
+fn common_labels_reach_every_object_but_no_selector() {
+    let values = json!({"commonLabels": {"team": "edge", "cost-centre": "42"},
+                        "networkPolicy": {"enabled": true}, "podDisruptionBudget": {"enabled": true}});
+    let rendered = common::render(&values);
+    for object in rendered.objects().unwrap() {
+        let labels = &object.value["metadata"]["labels"];
+        assert_eq!(labels["team"], "edge", "{} {}", object.kind(), object.name());
+        assert_eq!(labels["cost-centre"], "42", "{} {}", object.kind(), object.name());
+    }
+    let pod = common::pod(&rendered);
+    assert_eq!(pod.metadata.unwrap().labels.unwrap()["team"], "edge");
+    let deployment = common::deployment(&rendered);
+    assert!(!deployment.spec.selector.match_labels.unwrap().contains_key("team"));
+    let service: k8s_openapi::api::core::v1::Service = rendered.get("Service", FULLNAME).unwrap();
+    assert!(!service.spec.unwrap().selector.unwrap().contains_key("team"));
+}
