@@ -177,6 +177,20 @@ spec:
   tolerations:
     {{- toYaml . | nindent 4 }}
   {{- end }}
+  {{- $pods := ternary (int .Values.autoscaling.maxReplicas) (int .Values.replicas) (and .Values.autoscaling.enabled true) }}
+  {{- if and (not .Values.topologySpreadConstraints) .Values.defaultTopologySpread (gt $pods 1) }}
+  {{- /* HA by default: spread the replicas over nodes and zones where the cluster can, and
+  still schedule where it cannot (ScheduleAnyway), so a single-node cluster works too. */}}
+  topologySpreadConstraints:
+    {{- range $key := list "kubernetes.io/hostname" "topology.kubernetes.io/zone" }}
+    - maxSkew: 1
+      topologyKey: {{ $key }}
+      whenUnsatisfiable: ScheduleAnyway
+      labelSelector:
+        matchLabels:
+          {{- include "light-gateway.selectorLabels" $ | nindent 10 }}
+    {{- end }}
+  {{- end }}
   {{- with .Values.topologySpreadConstraints }}
   topologySpreadConstraints:
     {{- range . }}

@@ -561,3 +561,24 @@ fn common_labels_reach_every_object_but_no_selector() {
     let service: k8s_openapi::api::core::v1::Service = rendered.get("Service", FULLNAME).unwrap();
     assert!(!service.spec.unwrap().selector.unwrap().contains_key("team"));
 }
+
+/// More than one pod spreads over nodes and zones by default, never blocking scheduling; one pod,
+/// constraints of the user's, or defaultTopologySpread: false leave it out.
+#[rstest]
+#[case::two_replicas(json!({}), &["kubernetes.io/hostname", "topology.kubernetes.io/zone"])]
+#[case::one_replica(json!({"replicas": 1}), &[])]
+#[case::turned_off(json!({"defaultTopologySpread": false}), &[])]
+#[case::the_users_own(json!({"topologySpreadConstraints": [{"maxSkew": 2, "topologyKey": "rack", "whenUnsatisfiable": "DoNotSchedule"}]}), &["rack"])]
+fn replicas_spread_over_nodes_and_zones_by_default(#[case] values: serde_json::Value, #[case] keys: &[&str]) {
+    let spec = common::pod(&common::render(&values)).spec.unwrap();
+    let constraints = spec.topology_spread_constraints.unwrap_or_default();
+    let seen: Vec<&str> = constraints.iter().map(|c| c.topology_key.as_str()).collect();
+    assert_eq!(seen, keys);
+    if keys.len() == 2 {
+        assert!(
+            constraints
+                .iter()
+                .all(|c| c.when_unsatisfiable == "ScheduleAnyway" && c.label_selector.is_some())
+        );
+    }
+}
