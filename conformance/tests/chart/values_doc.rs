@@ -52,13 +52,18 @@ fn property<'a>(root: &'a Value, path: &[String]) -> Option<(&'a Value, bool)> {
     Some((node, strict))
 }
 
-#[test]
-fn every_values_key_has_a_doc_comment() {
-    let schema = schema();
-    let text = std::fs::read_to_string(common::chart().join("values.yaml")).unwrap();
+/// One key of values.yaml: its line (1-based), its path and its `# --` comment, if any.
+struct Key {
+    line: usize,
+    path: Vec<String>,
+    doc: Option<String>,
+}
+
+/// Every key of values.yaml outside list items, in file order.
+fn values_keys(text: &str) -> Vec<Key> {
     let lines: Vec<&str> = text.lines().collect();
     let mut stack: Vec<(usize, String)> = Vec::new();
-    let mut undocumented = Vec::new();
+    let mut keys = Vec::new();
     for (n, line) in lines.iter().enumerate() {
         let indent = line.len() - line.trim_start().len();
         let body = line.trim_start();
@@ -71,51 +76,6 @@ fn every_values_key_has_a_doc_comment() {
             .filter(|(k, _)| !k.starts_with("- ") && !k.contains(' '))
         else {
             // A list item: what follows belongs to the item, not to a documented key.
-            stack.push((indent, "-".into()));
-            continue;
-        };
-        stack.push((indent, key.to_string()));
-        let path: Vec<String> = stack.iter().map(|(_, k)| k.clone()).collect();
-        let Some((_, strict)) = property(&schema, &path) else {
-            continue;
-        };
-        let documented = lines[..n]
-            .iter()
-            .rev()
-            .take_while(|l| l.trim_start().starts_with('#'))
-            .any(|l| l.trim_start().starts_with("# --"));
-        if strict && !documented {
-            undocumented.push(format!("line {}: {}", n + 1, path.join(".")));
-        }
-    }
-    assert!(
-        undocumented.is_empty(),
-        "keys without a `# --` comment: {undocumented:#?}"
-    );
-}
-
-/// Every documented key of values.yaml with its default and its `# --` comment, in file order:
-/// the table of chart/README.md's "Values" section.
-fn values_table() -> String {
-    let text = std::fs::read_to_string(common::chart().join("values.yaml")).unwrap();
-    let values: Value = serde_saphyr::from_str(&text).unwrap();
-    let lines: Vec<&str> = text.lines().collect();
-    let mut stack: Vec<(usize, String)> = Vec::new();
-    let mut rows = vec![
-        "| key | default | what |".to_string(),
-        "| --- | --- | --- |".to_string(),
-    ];
-    for (n, line) in lines.iter().enumerate() {
-        let indent = line.len() - line.trim_start().len();
-        let body = line.trim_start();
-        if body.is_empty() || body.starts_with('#') {
-            continue;
-        }
-        stack.retain(|(i, _)| *i < indent);
-        let Some((key, _)) = body
-            .split_once(':')
-            .filter(|(k, _)| !k.starts_with("- ") && !k.contains(' '))
-        else {
             stack.push((indent, "-".into()));
             continue;
         };
@@ -133,25 +93,60 @@ fn values_table() -> String {
             .into_iter()
             .rev()
             .collect();
-        let Some(start) = block.iter().position(|l| l.starts_with("--")) else {
-            continue;
-        };
-        let doc = block[start..]
-            .join(" ")
-            .trim_start_matches("--")
-            .trim()
-            .replace('|', "\\|");
-        let path: Vec<&str> = stack.iter().map(|(_, k)| k.as_str()).collect();
-        let default = path
+        let doc = block
             .iter()
-            .try_fold(&values, |at, key| at.get(*key))
+            .position(|l| l.starts_with("--"))
+            .map(|start| block[start..].join(" ").trim_start_matches("--").trim().to_string());
+        keys.push(Key {
+            line: n + 1,
+            path: stack.iter().map(|(_, k)| k.clone()).collect(),
+            doc,
+        });
+    }
+    keys
+}
+
+#[test]
+fn every_values_key_has_a_doc_comment() {
+    let schema = schema();
+    let text = std::fs::read_to_string(common::chart().join("values.yaml")).unwrap();
+    let undocumented: Vec<String> = values_keys(&text)
+        .into_iter()
+        .filter(|key| key.doc.is_none() && property(&schema, &key.path).is_some_and(|(_, strict)| strict))
+        .map(|key| format!("line {}: {}", key.line, key.path.join(".")))
+        .collect();
+    assert!(
+        undocumented.is_empty(),
+        "keys without a `# --` comment: {undocumented:#?}"
+    );
+}
+
+/// Every documented key of values.yaml with its default and its `# --` comment, in file order:
+/// the table of chart/README.md's "Values" section.
+fn values_table() -> String {
+    let text = std::fs::read_to_string(common::chart().join("values.yaml")).unwrap();
+    let values: Value = serde_saphyr::from_str(&text).unwrap();
+    let mut rows = vec![
+        "| key | default | what |".to_string(),
+        "| --- | --- | --- |".to_string(),
+    ];
+    for key in values_keys(&text) {
+        let Some(doc) = key.doc else { continue };
+        let default = key
+            .path
+            .iter()
+            .try_fold(&values, |at, k| at.get(k.as_str()))
             .map_or_else(String::new, |v| match v {
                 // A map's keys have rows of their own; a long list stays in values.yaml.
                 Value::Object(map) if !map.is_empty() => "{...}".to_string(),
                 Value::Array(items) if v.to_string().len() > 80 => format!("[{} items]", items.len()),
                 _ => v.to_string().replace('|', "\\|"),
             });
-        rows.push(format!("| `{}` | `{default}` | {doc} |", path.join(".")));
+        rows.push(format!(
+            "| `{}` | `{default}` | {} |",
+            key.path.join("."),
+            doc.replace('|', "\\|")
+        ));
     }
     rows.join("\n")
 }
