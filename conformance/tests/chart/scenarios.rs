@@ -48,6 +48,7 @@ per_scenario!(
     "metrics",
     "mgi-surface",
     "networkpolicy",
+    "pod-features",
     "pvc-cache",
 );
 
