@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::outcome::Failure;
+
 /// The suite's waits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
@@ -46,14 +48,15 @@ impl Default for Timeouts {
 
 impl Timeouts {
     /// Polls `probe` until it succeeds [`Timeouts::consecutive`] times in a row or
-    /// [`Timeouts::convergence`] passes; returns the last success or the last error.
+    /// [`Timeouts::convergence`] passes; returns the last success.
     ///
     /// # Errors
-    /// The last error when it did not converge in time.
-    pub async fn converge<T, E, F, Fut>(&self, mut probe: F) -> Result<T, E>
+    /// The last error when the deadline passes on one; when it passes on a success short of the
+    /// streak, a failure saying how many came in a row (one success is not "N in a row").
+    pub async fn converge<T, F, Fut>(&self, mut probe: F) -> Result<T, Failure>
     where
         F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Result<T, E>>,
+        Fut: std::future::Future<Output = Result<T, Failure>>,
     {
         let deadline = tokio::time::Instant::now() + self.convergence;
         let mut interval = self.poll_min;
@@ -61,8 +64,17 @@ impl Timeouts {
         loop {
             let result = probe().await;
             streak = if result.is_ok() { streak + 1 } else { 0 };
-            if streak >= self.consecutive || tokio::time::Instant::now() >= deadline {
+            if streak >= self.consecutive {
                 return result;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return match result {
+                    Err(e) => Err(e),
+                    Ok(_) => Err(Failure(format!(
+                        "{streak} success(es) in a row of the {} needed within {:?}",
+                        self.consecutive, self.convergence
+                    ))),
+                };
             }
             if result.is_err() {
                 interval = (interval * 2).min(self.poll_max);
@@ -90,5 +102,59 @@ impl Timeouts {
             tokio::time::sleep(interval).await;
             interval = (interval * 2).min(self.poll_max);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use super::*;
+
+    fn quick() -> Timeouts {
+        Timeouts {
+            convergence: Duration::from_millis(300),
+            poll_min: Duration::from_millis(5),
+            poll_max: Duration::from_millis(10),
+            ..Timeouts::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn alternating_answers_never_converge_even_ending_on_a_success() {
+        let calls = AtomicUsize::new(0);
+        let start = std::time::Instant::now();
+        let timeouts = quick();
+        let result = timeouts
+            .converge(|| async {
+                let n = calls.fetch_add(1, Ordering::SeqCst);
+                // Misses every other time until the deadline, then answers: the last answer is a
+                // success that is not a streak.
+                if n.is_multiple_of(2) || start.elapsed() >= timeouts.convergence {
+                    Ok(n)
+                } else {
+                    Err(Failure(format!("miss {n}")))
+                }
+            })
+            .await;
+        let error = result.expect_err("never 3 in a row");
+        assert!(error.0.contains("in a row"), "{}", error.0);
+    }
+
+    #[tokio::test]
+    async fn three_in_a_row_converge() {
+        let calls = AtomicUsize::new(0);
+        let result = quick()
+            .converge(|| async {
+                let n = calls.fetch_add(1, Ordering::SeqCst);
+                if n < 2 {
+                    Err(Failure("warming up".into()))
+                } else {
+                    Ok(n)
+                }
+            })
+            .await;
+        assert_eq!(result.expect("converged"), 4, "the third success in a row");
     }
 }
