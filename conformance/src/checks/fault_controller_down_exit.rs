@@ -20,13 +20,22 @@ pub static CHECK: Check = Check {
 
 async fn run(ctx: &Context<'_>) -> Result<String, Failure> {
     with_restore(ctx, async {
-        match restart_while_controller_refuses(ctx, false).await?.0 {
-            Started::Exited(code) => {
-                ensure(code != Some(0), || "the gateway exited 0".into())?;
-                Ok(format!("exited with {code:?} before ready"))
-            }
-            other => Err(Failure(format!("the gateway did not exit: {other:?}"))),
-        }
+        judge(restart_while_controller_refuses(ctx, false).await?.0)
     })
     .await
+}
+
+/// The gateway must have exited by itself with a non-zero code: killed by a signal (a liveness
+/// kill, the OOM killer) is not the refusal the checklist line asks for.
+pub(super) fn judge(started: Started) -> Result<String, Failure> {
+    match started {
+        Started::Exited(Some(code)) => {
+            ensure(code != 0, || "the gateway exited 0".into())?;
+            Ok(format!("exited with code {code} before ready"))
+        }
+        Started::Exited(None) => Err(Failure(
+            "the gateway was killed by a signal before ready, it did not exit by itself".into(),
+        )),
+        other => Err(Failure(format!("the gateway did not exit: {other:?}"))),
+    }
 }

@@ -20,13 +20,8 @@ pub static CHECK: Check = Check {
 async fn run(ctx: &Context<'_>) -> Result<String, Failure> {
     let pod = ctx.deployment.pod_spec()?;
     let image = pod.containers.first().and_then(|c| c.image.clone()).unwrap_or_default();
-    let last = image.rsplit('/').next().unwrap_or_default();
-    let pinned = image.contains("@sha256:")
-        || last
-            .split_once(':')
-            .is_some_and(|(_, tag)| !tag.is_empty() && tag != "latest");
-    ensure(pinned, || {
-        format!("image {image:?} is not pinned to a version tag or digest")
+    ensure(pinned(&image), || {
+        format!("image {image:?} is not pinned: use a sha256 digest or a version tag (1.2.3, v1.2.3-rc.1)")
     })?;
     let wanted: Vec<String> = ctx
         .deployment
@@ -51,4 +46,26 @@ async fn run(ctx: &Context<'_>) -> Result<String, Failure> {
         })?;
     }
     Ok(format!("image {image}; pull secrets {given:?}"))
+}
+
+/// A sha256 digest, or a tag that reads as a version (`1.2.3`, `v2.2.2`, `1.2.3-rc.1+b5`):
+/// branch-like tags (`main`, `dev`, `stable`) move as `latest` does.
+pub(super) fn pinned(image: &str) -> bool {
+    if let Some((_, digest)) = image.split_once("@sha256:") {
+        return digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit());
+    }
+    let name = image.rsplit('/').next().unwrap_or_default();
+    let Some((_, tag)) = name.split_once(':') else {
+        return false;
+    };
+    let core = tag.strip_prefix('v').unwrap_or(tag);
+    let (numbers, suffix) = match core.find(['-', '+']) {
+        Some(i) => core.split_at(i),
+        None => (core, ""),
+    };
+    !numbers.is_empty()
+        && numbers
+            .split('.')
+            .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        && suffix.bytes().all(|b| b.is_ascii_alphanumeric() || b".-+".contains(&b))
 }

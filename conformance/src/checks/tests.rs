@@ -226,3 +226,39 @@ mod metrics_judges {
         );
     }
 }
+
+mod fault_judges {
+    use super::super::fault_controller_down_exit::judge;
+    use crate::platform::Started;
+
+    #[test]
+    fn only_an_exit_with_a_non_zero_code_is_the_refusal() {
+        assert!(judge(Started::Exited(Some(1))).is_ok());
+        assert!(judge(Started::Exited(Some(0))).unwrap_err().0.contains("exited 0"));
+        let killed = judge(Started::Exited(None)).unwrap_err().0;
+        assert!(killed.contains("killed by a signal"), "{killed}");
+        assert!(judge(Started::Ready).is_err());
+    }
+}
+
+mod image_pinning {
+    use rstest::rstest;
+
+    use super::super::security_immutable_tag::pinned;
+
+    #[rstest]
+    #[case("light-gateway:0.1.0", true)]
+    #[case("registry.internal/team/light-gateway:v2.2.2", true)]
+    #[case("light-gateway:1.2.3-rc.1+build5", true)]
+    #[case("light-gateway:20261201", true)]
+    #[case(concat!("light-gateway@sha256:", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"), true)]
+    #[case("light-gateway:latest", false)]
+    #[case("light-gateway:main", false)]
+    #[case("light-gateway:dev", false)]
+    #[case("light-gateway", false)]
+    #[case("registry:5000/light-gateway", false)]
+    #[case("light-gateway@sha256:abc", false)]
+    fn only_a_digest_or_a_version_tag_pins_the_image(#[case] image: &str, #[case] expected: bool) {
+        assert_eq!(pinned(image), expected, "{image}");
+    }
+}
