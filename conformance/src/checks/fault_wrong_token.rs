@@ -2,11 +2,11 @@
 
 use futures_util::FutureExt;
 
-use super::with_restore;
+use super::{milestone_lines, with_restore};
 use crate::check::{Check, Context, Profile};
 use crate::outcome::{Failure, ensure};
 use crate::peers;
-use crate::platform::Restart;
+use crate::platform::{Restart, Started};
 use crate::scenario;
 
 /// The check.
@@ -31,18 +31,33 @@ async fn run(ctx: &Context<'_>) -> Result<String, Failure> {
         let before = peers::config_requests(&ctx.http, &admin).await?.len();
         let mut restart = Restart::as_deployed();
         restart.env = vec![("LIGHT_PORTAL_AUTHORIZATION".into(), wrong)];
-        let _ = ctx.target.restart(&restart).await?;
+        let started = ctx.target.restart(&restart).await?;
         let requests = peers::config_requests(&ctx.http, &admin).await?;
         let refused = requests
             .iter()
             .skip(before)
             .any(|r| r["path"] == "/config-server/configs" && r["status"] == 403);
         ensure(refused, || "config-server did not answer 403 to the wrong token".into())?;
-        let logs = ctx.target.gateway_logs().await?;
-        ensure(logs.contains("403"), || {
-            "the gateway's logs do not mention the 403".into()
-        })?;
-        Ok("config-server answered 403 and the gateway logged it".into())
+        judge(started, &ctx.target.gateway_logs().await?)
     })
     .await
+}
+
+/// The bootstrap-failed milestone must carry the 403, and the start must end the documented
+/// way: ready on the cache or bootstrap config, or an exit of the gateway's own with a non-zero
+/// code (the controller refuses the same token, and startOnRegistryFailure may be false), never
+/// stuck unready or killed.
+pub(super) fn judge(started: Started, logs: &str) -> Result<String, Failure> {
+    let line = milestone_lines(logs, "bootstrap_failed", "config-server bootstrap failed")
+        .find(|l| l.contains("403"))
+        .ok_or_else(|| Failure("no config-server bootstrap failed line names the 403".into()))?;
+    let ended = match started {
+        Started::Ready => "became ready without the downloaded config".to_string(),
+        Started::Exited(Some(code)) if code != 0 => format!("exited with code {code}"),
+        other => return Err(Failure(format!("the start with a wrong token ended {other:?}"))),
+    };
+    Ok(format!(
+        "config-server answered 403; the gateway logged it ({}) and {ended}",
+        line.trim()
+    ))
 }

@@ -150,9 +150,15 @@ pub async fn strict_client() -> Result<&'static StrictClient, Failure> {
 /// Milestone lines, in the forms a gateway may print them: our `event` field (text or JSON)
 /// or the message. Upstream's own wording can be added here.
 pub fn has_milestone(logs: &str, event: &str, message: &str) -> bool {
-    logs.contains(&format!("event=\"{event}\""))
-        || logs.contains(&format!("\"event\":\"{event}\""))
-        || logs.contains(message)
+    milestone_lines(logs, event, message).next().is_some()
+}
+
+/// The log lines of a milestone (see [`has_milestone`]), to judge what they say.
+pub fn milestone_lines<'a>(logs: &'a str, event: &'a str, message: &'a str) -> impl Iterator<Item = &'a str> {
+    let text = format!("event=\"{event}\"");
+    let json = format!("\"event\":\"{event}\"");
+    logs.lines()
+        .filter(move |l| l.contains(&text) || l.contains(&json) || l.contains(message))
 }
 
 /// Restarts the gateway as deployed (original values and env) and requires it ready: every

@@ -262,3 +262,27 @@ mod image_pinning {
         assert_eq!(pinned(image), expected, "{image}");
     }
 }
+
+mod wrong_token_judge {
+    use super::super::fault_wrong_token::judge;
+    use crate::platform::Started;
+
+    const LINE: &str = "WARN config-server bootstrap failed event=\"bootstrap_failed\" reason=\"HTTP 403: wrong sid\"";
+
+    #[test]
+    fn the_milestone_must_name_the_403_and_the_start_must_end_as_documented() {
+        assert!(judge(Started::Ready, LINE).is_ok());
+        assert!(judge(Started::Exited(Some(1)), LINE).is_ok());
+        let elsewhere =
+            "INFO request id 403 served\nWARN config-server bootstrap failed event=\"bootstrap_failed\" reason=timeout";
+        assert!(
+            judge(Started::Ready, elsewhere)
+                .unwrap_err()
+                .0
+                .contains("names the 403")
+        );
+        assert!(judge(Started::NotReady("stuck".into()), LINE).is_err());
+        assert!(judge(Started::Exited(None), LINE).is_err());
+        assert!(judge(Started::Exited(Some(0)), LINE).is_err());
+    }
+}
