@@ -286,3 +286,51 @@ mod wrong_token_judge {
         assert!(judge(Started::Exited(Some(0)), LINE).is_err());
     }
 }
+
+mod probe_reading {
+    use k8s_openapi::api::core::v1::{HTTPGetAction, Probe, TCPSocketAction};
+    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+    use super::super::probes::{Asks, asks};
+
+    fn ports() -> Vec<(i32, String)> {
+        vec![(8080, "http".into()), (8443, "https".into())]
+    }
+
+    #[test]
+    fn a_probe_is_read_on_its_own_port_and_scheme() {
+        let tcp = Probe {
+            tcp_socket: Some(TCPSocketAction {
+                port: IntOrString::String("https".into()),
+                ..TCPSocketAction::default()
+            }),
+            ..Probe::default()
+        };
+        assert_eq!(asks(&tcp, &ports()).unwrap(), Asks::Connect { port: 8443 });
+        let get = Probe {
+            http_get: Some(HTTPGetAction {
+                port: IntOrString::String("http".into()),
+                path: Some("/health".into()),
+                ..HTTPGetAction::default()
+            }),
+            ..Probe::default()
+        };
+        assert_eq!(
+            asks(&get, &ports()).unwrap(),
+            Asks::Get {
+                port: 8080,
+                scheme: "http".into(),
+                path: "/health".into()
+            }
+        );
+        let unknown = Probe {
+            tcp_socket: Some(TCPSocketAction {
+                port: IntOrString::String("admin".into()),
+                ..TCPSocketAction::default()
+            }),
+            ..Probe::default()
+        };
+        assert!(asks(&unknown, &ports()).unwrap_err().0.contains("admin"));
+        assert!(asks(&Probe::default(), &ports()).is_err());
+    }
+}
