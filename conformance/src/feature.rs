@@ -19,6 +19,10 @@ pub enum Feature {
     /// The scenario protects MCP: its runtime config runs a `jwt` or `unified-security`
     /// handler. A property of the scenario, not of the target.
     ProtectedMcp,
+    /// The scenario's token lives in the chart's own Secret (`secret.portalAuthorization`), not
+    /// in an `existingSecret` the suite does not own and never rewrites. A property of the
+    /// scenario.
+    ChartSecret,
     /// The strict MCP client (the official Python MCP SDK, [`crate::mcp::strict`]) runs here:
     /// its interpreter exists and imports `mcp`. A property of the machine running the suite.
     StrictMcpClient,
@@ -37,11 +41,12 @@ pub enum Provider {
 
 impl Feature {
     /// Every feature, in report order.
-    pub const ALL: [Feature; 5] = [
+    pub const ALL: [Feature; 6] = [
         Self::Kubernetes,
         Self::Service,
         Self::Containers,
         Self::ProtectedMcp,
+        Self::ChartSecret,
         Self::StrictMcpClient,
     ];
 
@@ -52,6 +57,7 @@ impl Feature {
             Self::Service => "service",
             Self::Containers => "containers",
             Self::ProtectedMcp => "protected-mcp",
+            Self::ChartSecret => "chart-secret",
             Self::StrictMcpClient => "strict-mcp-client",
         }
     }
@@ -60,8 +66,21 @@ impl Feature {
     pub fn provider(self) -> Provider {
         match self {
             Self::Kubernetes | Self::Service | Self::Containers => Provider::Target,
-            Self::ProtectedMcp => Provider::Scenario,
+            Self::ProtectedMcp | Self::ChartSecret => Provider::Scenario,
             Self::StrictMcpClient => Provider::Environment,
+        }
+    }
+
+    /// Why a scenario lacks this feature (scenario features only).
+    pub fn scenario_absence(self) -> Option<&'static str> {
+        match self {
+            Self::ProtectedMcp => {
+                Some("the scenario does not protect MCP (its runtime config runs no jwt or unified-security handler)")
+            }
+            Self::ChartSecret => {
+                Some("the scenario's token is in existingSecret, which the suite does not own and never rewrites")
+            }
+            _ => None,
         }
     }
 }

@@ -68,6 +68,15 @@ impl Offered {
         if ctx.scenario.protects_mcp() {
             offered.features.push(Feature::ProtectedMcp);
         }
+        let existing_secret = ctx
+            .deployment
+            .values
+            .get("existingSecret")
+            .and_then(serde_json::Value::as_str)
+            .is_some_and(|s| !s.is_empty());
+        if !existing_secret {
+            offered.features.push(Feature::ChartSecret);
+        }
         if checks.iter().any(|c| c.features.contains(&Feature::StrictMcpClient)) {
             match crate::mcp::strict::shared().await {
                 Ok(_) => offered.features.push(Feature::StrictMcpClient),
@@ -92,10 +101,8 @@ pub fn skip_reason(check: &Check, target: &str, offered: &Offered, selection: &S
         .copied()
         .filter(|f| !offered.features.contains(f))
         .collect();
-    if missing.iter().any(|f| f.provider() == Provider::Scenario) {
-        return Some(
-            "the scenario does not protect MCP (its runtime config runs no jwt or unified-security handler)".into(),
-        );
+    if let Some(why) = missing.iter().find_map(|f| f.scenario_absence()) {
+        return Some(why.into());
     }
     if let Some(feature) = missing.iter().find(|f| f.provider() == Provider::Environment) {
         let why = offered

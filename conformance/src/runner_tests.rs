@@ -30,6 +30,7 @@ fn offered(features: &[Feature]) -> Offered {
 #[case::strict_client_missing(&[Feature::StrictMcpClient], &[], Some(format!("this machine has no strict-mcp-client: {WHY}")))]
 #[case::strict_client_present(&[Feature::StrictMcpClient], &[Feature::StrictMcpClient], None)]
 #[case::scenario_first(&[Feature::ProtectedMcp, Feature::StrictMcpClient], &[], Some("the scenario does not protect MCP (its runtime config runs no jwt or unified-security handler)".into()))]
+#[case::chart_secret(&[Feature::ChartSecret], &[Feature::StrictMcpClient], Some("the scenario's token is in existingSecret, which the suite does not own and never rewrites".into()))]
 #[case::target(&[Feature::Kubernetes], &[Feature::StrictMcpClient], Some("the local target has no kubernetes".into()))]
 fn the_reason_names_who_lacks_the_feature(
     #[case] needs: &'static [Feature],

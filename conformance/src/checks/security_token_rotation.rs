@@ -4,7 +4,7 @@ use futures_util::FutureExt;
 use serde_json::{Value, json};
 
 use super::{ready, with_restore};
-use crate::check::{Check, Context, Profile};
+use crate::check::{Check, Context, Feature, Profile};
 use crate::outcome::{Failure, ensure};
 use crate::peers;
 use crate::platform::Restart;
@@ -16,7 +16,7 @@ pub static CHECK: Check = Check {
     description: "A new token in the Secret changes the pod template (checksum), and after the restart config-server and the controller see the new token.",
     checklist: "Rotate LIGHT_PORTAL_AUTHORIZATION through the customer secret process.",
     profile: Profile::Security,
-    features: &[],
+    features: &[Feature::ChartSecret],
     disruptive: true,
     run: |ctx| run(ctx).boxed(),
 };

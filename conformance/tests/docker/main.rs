@@ -117,11 +117,12 @@ async fn docker_target_passes_every_check_it_serves() {
     require_docker();
     for (id, outcome) in run_docker(default_scenario(), &[]).await {
         let check = ALL.iter().find(|c| c.id == id).unwrap();
-        // The strict MCP client is the machine's: `make test` provides it (.venv).
+        // The strict MCP client is the machine's: `make test` provides it (.venv); this scenario
+        // keeps its token in the chart's Secret.
         if check
             .features
             .iter()
-            .all(|f| matches!(f, Feature::Containers | Feature::StrictMcpClient))
+            .all(|f| matches!(f, Feature::Containers | Feature::StrictMcpClient | Feature::ChartSecret))
         {
             assert!(matches!(outcome, Outcome::Passed { .. }), "{id}: {outcome:?}");
         } else if check.features.contains(&Feature::ProtectedMcp) {

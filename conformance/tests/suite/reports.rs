@@ -28,8 +28,12 @@ async fn local_target_passes_every_check_that_needs_no_kubernetes_and_skips_the_
     let summary = suite::run(config, helm()).await.unwrap();
     for r in &summary.results {
         let check = ALL.iter().find(|c| c.id == r.id).unwrap();
-        // The strict MCP client is this machine's (required above), not the target's.
-        let needs_more = check.features.iter().any(|f| *f != Feature::StrictMcpClient);
+        // The strict MCP client is this machine's (required above) and this scenario keeps its
+        // token in the chart's Secret: neither is the target's.
+        let needs_more = check
+            .features
+            .iter()
+            .any(|f| !matches!(f, Feature::StrictMcpClient | Feature::ChartSecret));
         if check.features.contains(&Feature::ProtectedMcp) {
             assert!(
                 matches!(&r.outcome, Outcome::Skipped { reason } if reason.contains("does not protect MCP")),
